@@ -1,0 +1,36 @@
+# The two commands: `make demo` writes a long document with the embedded model,
+# `make test` runs the test suite. Both create .venv on first use and are safe to re-run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# llama-cpp-python builds from source; use both cores (pip caches the wheel afterwards).
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+DEMO_OUT ?= runs/demo
+DEMO_INSTRUCTION ?= Write a 2,500-word article about the history of lighthouses: how they were built, who kept them, and why many still stand today.
+
+.PHONY: demo test test-slow clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.base
+
+demo: $(VENV)/.base
+	$(BIN)/longform write "$(DEMO_INSTRUCTION)" --out $(DEMO_OUT) --resume
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -m "not slow and not gpu" -q
+
+test-slow: $(VENV)/.dev
+	$(BIN)/python -m pytest -m "slow and not gpu" -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

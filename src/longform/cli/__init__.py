@@ -1,0 +1,37 @@
+"""The `longform` command. Each command group lives in its own module and
+imports heavy libraries only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import LongformError
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad options get one line and exit code 2, not a usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import write
+
+    parser = _Parser(prog="longform", description="Make language models write ultra-long text.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    write.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except LongformError as exc:
+        print(f"longform: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("longform: interrupted; finished work is saved (rerun with --resume)", file=sys.stderr)
+        return 130

@@ -1,0 +1,68 @@
+"""`longform write`: one instruction in, one long document out."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from ..errors import UsageError
+from .common import add_backend_options, backend_from_args, generation_from_args
+
+
+def register(commands) -> None:
+    p = commands.add_parser("write", help="write a long document with AgentWrite",
+                            description="Plan, then write section by section; every step is saved to --out.")
+    p.add_argument("instruction", nargs="?", help="what to write (or use --file)")
+    p.add_argument("--file", type=Path, help="read the instruction from this text file")
+    p.add_argument("--words", type=int, help="target length in words (default: read from the instruction)")
+    p.add_argument("--out", type=Path, help="run directory (default: runs/<slug>-<time>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_options(p)
+    p.set_defaults(handler=run)
+
+
+def read_instruction(args: argparse.Namespace) -> str | None:
+    if args.file is not None:
+        if args.instruction:
+            raise UsageError("give the instruction or --file, not both")
+        try:
+            text = args.file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read instruction file {args.file}: {exc.__class__.__name__}: {exc}") from None
+        if not text.strip():
+            raise UsageError(f"instruction file {args.file} is empty")
+        return text.strip()
+    if args.instruction is not None and not args.instruction.strip():
+        raise UsageError("the instruction is empty")
+    return args.instruction
+
+
+def default_out(instruction: str) -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "-", instruction.lower())[:40].strip("-") or "run"
+    return Path("runs") / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..pipeline.runner import AgentWrite, WriteSettings
+    from .progress import LogLines, ProgressBar
+
+    instruction = read_instruction(args)
+    if instruction is None and not (args.resume and args.out):
+        raise UsageError("no instruction: pass it as an argument or with --file")
+    if args.words is not None and args.words <= 0:
+        raise UsageError(f"--words must be positive, got {args.words}")
+    out = args.out or default_out(instruction)
+    lm = backend_from_args(args)
+    settings = WriteSettings(target_words=args.words, seed=args.seed, generation=generation_from_args(args))
+    callbacks = [] if args.quiet else [ProgressBar() if sys.stderr.isatty() else LogLines()]
+    result = AgentWrite(lm, settings, callbacks).run(instruction, out, resume=args.resume)
+    total = lm.usage
+    print(f"wrote {result.words:,} words in {len(result.sections)} sections "
+          f"({result.seconds:.0f} s, {total.completion_tokens:,} tokens)", file=sys.stderr)
+    print(result.document)
+    return 0

@@ -1,0 +1,1 @@
+"""The AgentWrite pipeline: plan → sections → document, every artifact on disk."""

@@ -1,0 +1,72 @@
+"""What each call sees, laid out so that every prompt extends the previous one.
+
+The conversation grows by two messages per section:
+
+    system · user(task + outline + "write part 1") · assistant(part 1)
+           · user("now write part 2")              · assistant(part 2) · …
+
+Earlier messages never change, so a backend with a prefix cache (llama.cpp,
+vLLM) only has to read the newest request and reply. When the conversation no
+longer fits the context window, the oldest written parts are dropped several at
+a time (not one per call) so the cache is rebuilt rarely.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .. import prompts
+from ..backends.base import Messages
+from .document import SectionRecord
+from .plan import Plan
+
+
+def section_request(instruction: str, plan: Plan, index: int, lang: str) -> str:
+    section = plan.sections[index - 1]
+    if index == 1:
+        return prompts.render(
+            "section_first",
+            lang=lang,
+            instruction=instruction,
+            plan=plan.as_numbered_text(with_words=False),  # small models echo counts
+            point=section.point,
+            words=section.words,
+        )
+    return prompts.render(
+        "section_next", lang=lang, index=index, total=len(plan.sections), point=section.point, words=section.words
+    )
+
+
+def full_conversation(instruction: str, plan: Plan, done: list[SectionRecord], lang: str) -> Messages:
+    """The whole history plus the request for the next section."""
+    messages: Messages = [{"role": "system", "content": prompts.render("system", lang=lang)}]
+    for record in done:
+        messages.append({"role": "user", "content": section_request(instruction, plan, record.index, lang)})
+        messages.append({"role": "assistant", "content": record.text})
+    next_index = len(done) + 1
+    messages.append({"role": "user", "content": section_request(instruction, plan, next_index, lang)})
+    return messages
+
+
+def fit_window(
+    messages: Messages, count_tokens: Callable[[Messages], int], budget: int | None, drop_step: int = 2
+) -> tuple[Messages, int]:
+    """Drop the oldest written parts (after the first request) until `messages`
+    fit in `budget` tokens. Returns the messages and how many parts were dropped.
+
+    Parts are dropped `drop_step` at a time so the kept prefix stays stable for
+    several calls. The first user message (task + outline) is always kept.
+    """
+    if budget is None or count_tokens(messages) <= budget:
+        return messages, 0
+    head, turns, tail = messages[:2], messages[2:-1], messages[-1:]
+    dropped = 0
+    while turns and count_tokens(head + turns + tail) > budget:
+        # turns is assistant, user, assistant, user, …: drop whole (assistant, user) pairs
+        cut = min(len(turns), 2 * drop_step)
+        turns = turns[cut:]
+        dropped += cut // 2
+    kept = head + turns + tail
+    if count_tokens(kept) > budget:
+        raise ValueError("the task and outline alone do not fit the context window")
+    return kept, dropped

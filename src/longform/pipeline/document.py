@@ -1,0 +1,148 @@
+"""Run directories: every artifact of a run, saved the moment it exists.
+
+    run.json          what was asked (instruction, target, backend, seed) and status
+    plan.json         the parsed, repaired plan
+    sections/NNN.json one file per finished section, written atomically
+    trace.json        one record per model call, with token counts and timings
+    document.md       the sections so far, joined; complete when status is "done"
+
+A run killed at any moment loses at most the section in flight; `RunDir`
+reloads the rest for `--resume`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+from ..io import atomic_write_json, atomic_write_text, read_json
+from .plan import Plan
+
+
+@dataclass
+class RunMeta:
+    instruction: str
+    target_words: int
+    language: str
+    backend: str
+    seed: int
+    word_rule: str = "official"
+    status: str = "running"  # running | done
+    created: float = field(default_factory=time.time)
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass
+class SectionRecord:
+    index: int
+    point: str
+    budget: int
+    text: str
+    words: int
+    calls: int = 1  # model calls spent on this section (regenerations included)
+    finish_reason: str = "stop"
+    seconds: float = 0.0
+    repeat_share: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CallRecord:
+    stage: str  # plan | section
+    section: int | None
+    attempt: int
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    seconds: float
+    finish_reason: str
+    retries: int = 0  # transport retries inside this call (429/5xx/dropped stream)
+
+
+def _load(cls, data: dict):
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class RunDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.sections_dir = self.path / "sections"
+        self.calls: list[CallRecord] = []
+
+    # run.json -----------------------------------------------------------
+    def exists(self) -> bool:
+        return (self.path / "run.json").exists()
+
+    def save_meta(self, meta: RunMeta) -> None:
+        atomic_write_json(self.path / "run.json", asdict(meta))
+
+    def load_meta(self) -> RunMeta:
+        try:
+            return _load(RunMeta, read_json(self.path / "run.json"))
+        except FileNotFoundError:
+            raise UsageError(f"{self.path}: no run to resume (run.json missing)") from None
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"{self.path / 'run.json'}: unreadable ({exc})") from None
+
+    # plan.json ----------------------------------------------------------
+    def save_plan(self, plan: Plan) -> None:
+        atomic_write_json(self.path / "plan.json", plan.to_dict())
+
+    def load_plan(self) -> Plan | None:
+        file = self.path / "plan.json"
+        return Plan.from_dict(read_json(file)) if file.exists() else None
+
+    # sections -----------------------------------------------------------
+    def save_section(self, record: SectionRecord) -> None:
+        atomic_write_json(self.sections_dir / f"{record.index:03d}.json", asdict(record))
+
+    def load_sections(self) -> list[SectionRecord]:
+        """Finished sections 1..k in order; stops at the first gap."""
+        records: list[SectionRecord] = []
+        while (file := self.sections_dir / f"{len(records) + 1:03d}.json").exists():
+            records.append(_load(SectionRecord, read_json(file)))
+        return records
+
+    # trace.json ---------------------------------------------------------
+    def load_trace(self) -> None:
+        file = self.path / "trace.json"
+        if file.exists():
+            self.calls = [_load(CallRecord, c) for c in read_json(file)["calls"]]
+
+    def add_call(self, record: CallRecord) -> None:
+        self.calls.append(record)
+        atomic_write_json(self.path / "trace.json", trace_summary(self.calls))
+
+    # document.md ----------------------------------------------------------
+    def write_document(self, sections: list[SectionRecord]) -> Path:
+        path = self.path / "document.md"
+        atomic_write_text(path, join_sections(sections) + "\n")
+        return path
+
+
+def join_sections(sections: list[SectionRecord]) -> str:
+    return "\n\n".join(s.text.strip() for s in sections if s.text.strip())
+
+
+def trace_summary(calls: list[CallRecord]) -> dict:
+    """The trace file's content: every call plus totals used by reports and benchmarks."""
+    out = sum(c.completion_tokens for c in calls)
+    prompt = sum(c.prompt_tokens for c in calls)
+    cached = sum(c.cached_tokens for c in calls)
+    seconds = sum(c.seconds for c in calls)
+    totals = {
+        "calls": len(calls),
+        "retries": sum(c.retries for c in calls),
+        "prompt_tokens": prompt,
+        "cached_tokens": cached,
+        "prefill_tokens": prompt - cached,
+        "completion_tokens": out,
+        "seconds": round(seconds, 3),
+        "output_tokens_per_second": round(out / seconds, 2) if seconds else None,
+        "prefill_per_output_token": round((prompt - cached) / out, 3) if out else None,
+    }
+    return {"totals": totals, "calls": [asdict(c) for c in calls]}

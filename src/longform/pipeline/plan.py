@@ -1,0 +1,491 @@
+"""Plans: parse what a model wrote into sections with word budgets.
+
+AgentWrite first asks the model for a numbered outline, one line per section with
+its main point and a word count. Real models, down to 135M ones, answer in many
+shapes: `1.`, `(1)`, `Step 1:`, `Part IV`, `第一部分`, `一、`, markdown headings,
+bullets, bold labels, counts such as `~500 words`, `300-400 words`, `约500字`,
+sections spread over several lines, plus preamble and closing chatter.
+
+- `parse_plan` turns that text into `Section`s (budget None where none was given);
+- `target_words_from_instruction` reads the length a task asks for;
+- `finalize_plan` fills missing budgets and rescales them to sum to the target;
+- `plan_is_usable` says whether a parsed plan is worth running;
+- `fallback_plan` builds a deterministic plan when the model's is not.
+
+Pure standard library: parsing must never depend on the backend installed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+
+from ..text import detect_language
+
+
+@dataclass
+class Section:
+    index: int  # 1-based position in the plan
+    point: str  # what the section covers, one line
+    words: int | None  # word budget; None only before `finalize_plan`
+
+
+@dataclass
+class Plan:
+    sections: list[Section]
+    target_words: int
+    raw: str = ""  # the model's text the plan was parsed from ("" for a fallback plan)
+    source: str = "model"  # "model" | "fallback"
+    notes: list[str] = field(default_factory=list)  # what repair did (rescaled, filled counts…)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Plan":
+        sections = [Section(**s) for s in data["sections"]]
+        return cls(**{**data, "sections": sections})
+
+    def as_numbered_text(self, with_words: bool = True) -> str:
+        if not with_words:
+            return "\n".join(f"{s.index}. {s.point}" for s in self.sections)
+        return "\n".join(f"{s.index}. {s.point} ({s.words} words)" for s in self.sections)
+
+
+MAX_SECTIONS = 60
+SINGLE_SECTION_LIMIT = 1200  # one section cannot carry a longer text: it needs a plan
+FALLBACK_SECTION_WORDS = 350
+
+# ---------------------------------------------------------------- numbers and counts
+
+_CN_DIGITS = dict(zip("零一二三四五六七八九", range(10)), 两=2)
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+# A quantity: 1,200 | 1.5k | 3千 | 1.5万 | 500 | 两千五百 (Chinese numerals only with 百/千/万,
+# so that 十字路口 or 一字一句 never read as lengths).
+_NUM = (
+    r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?\s?[kK千万](?![a-zA-Z])|\d+"
+    r"|(?=[零一二三四五六七八九十两百千万]*[百千万])"
+    r"[一二三四五六七八九十两][零一二三四五六七八九十两百千万]*"
+)
+_APPROX = (
+    r"(?:about|around|approximately|approx\.?|roughly|circa|some|up\s+to|at\s+least|over|under"
+    r"|no\s+(?:more|less|fewer)\s+than|max(?:imum)?|min(?:imum)?|~|≈|约|大约|大概|不少于|不超过|至少)"
+)
+_SEP = r"\s*(?:-|–|—|~|to|至|到|－)\s*"
+_UNIT = r"(?:words?\b|字)"
+_AMOUNT = rf"(?:{_APPROX}\s*)?(?<![\d.,])(?P<a>{_NUM})(?:{_SEP}(?P<b>{_NUM}))?"
+
+# "Word Count: 400 words", "字数要求：300字" — preferred over a bare "400 words" on the
+# same line, because a point may itself mention words ("the 3 words of the motto").
+_COUNT_LABELLED = re.compile(
+    rf"(?:word\s*count(?:\s*requirement)?|words|length|字数(?:要求)?|篇幅)"
+    rf"\s*(?:[:：=]|\s-\s|is)?\s*{_AMOUNT}(?:\s*{_UNIT})?(?:\s*左右)?",
+    re.I,
+)
+_COUNT_PLAIN = re.compile(rf"{_AMOUNT}\s*-?\s*{_UNIT}(?:\s*左右)?", re.I)
+
+_TARGET_RANGE = re.compile(
+    rf"(?<![\d.,])(?P<a>{_NUM})\s*(?:-|–|—|~|to|and|至|到)\s*(?P<b>{_NUM})\s*-?\s*{_UNIT}", re.I
+)
+_TARGET_SINGLE = re.compile(rf"(?<![\d.,])(?P<a>{_NUM})\s*-?\s*{_UNIT}", re.I)
+_TARGET_SPELLED = re.compile(
+    r"\b(?P<n>a|one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+(?P<m>hundred|thousand)"
+    r"\s*-?\s*words?\b",
+    re.I,
+)
+_TARGET_LABELLED = re.compile(
+    rf"(?:word\s*count|length|字数|篇幅)(?:\s|[:：=]|of|is|should\s+be|about|around|at\s+least"
+    rf"|要求|为|在|不少于|不低于|至少|约|大约)*(?<![\d.,])(?P<a>{_NUM})",
+    re.I,
+)
+_SPELLED = dict(zip("a one two three four five six seven eight nine ten".split(), [1, *range(1, 11)]))
+_SPELLED.update(hundred=100, thousand=1000)
+
+# ---------------------------------------------------------------- line structure
+
+_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.S | re.I)  # reasoning models' scratchpad
+_IGNORED = re.compile(r"^(?:`{3}.*|[-=_*]{3,}|\|?[-:| ]+\|)$")  # code fences, rules, table rules
+_HEADING = re.compile(r"^#{1,6}\s*")
+_SUBNUMBER = re.compile(r"^\d{1,3}(?:\.\d{1,3})+\.?\s+")
+_BULLET = re.compile(r"^(?:[-*+–—]\s+|[•·●▪◦]\s*)")
+_ROMAN = r"(?=[ivxl])(?:xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
+_NUMBERED = re.compile(
+    rf"""^(?:[-*+•·]\s*)?(?:
+        (?:step|paragraph|para\.?|section|part|chapter|point|stage)
+            \s*(?:\d{{1,3}}\b|(?<=\s){_ROMAN}\b|(?<=\s)(?:one|two|three|four|five|six|seven|eight|nine|ten)\b)
+            \s*[:.)\-–—]?
+      | (?:段落|步骤|部分|第)\s*\d{{1,3}}\s*(?:段|部分|章|节|步|点)?\s*[:：、.．\-–—]?
+      | 第[一二三四五六七八九十百]{{1,4}}(?:(?:部分|章|节|段|部|点|步|篇|幕)\s*[:：、.．\-–—]?|\s*[:：、.．])
+      | [(（\[]\s*(?:\d{{1,3}}|[一二三四五六七八九十]{{1,3}})\s*[)）\]]
+      | \d{{1,3}}\s*(?:[.)、:：．](?!\d)|\s[-–—]\s)
+      | {_ROMAN}[.)](?=\s)
+      | [一二三四五六七八九十]{{1,3}}\s*[、.．]
+    )\s*""",
+    re.I | re.X,
+)
+_LABEL = re.compile(
+    r"\s*[-–—|,;]?\s*(?:(?:main|key)\s+(?:point|idea)s?\s*(?:[:：]|\s-\s)|(?:word\s*count|point|topic|title"
+    r"|content|description|focus|summary|heading|主要内容|主要观点|核心内容|要点|内容|主题|标题)\s*[:：])\s*",
+    re.I,
+)
+_CHATTER = re.compile(
+    r"^[(（]?\s*(?:i\s+hope|hope\s+(?:this|that|it)|let\s+me\s+know|feel\s+free|good\s+luck|happy\s+writing"
+    r"|i\s+(?:cannot|can't|can\s+not|am\s+unable|'m\s+unable|won't)|sorry|as\s+an\s+ai|notes?\s*[:：]|note\s+that"
+    r"|this\s+(?:plan|outline|structure)\b|in\s+total\b"
+    r"|(?:the\s+)?(?:total|overall|target)(?:\s+(?:word\s*count|words|length))?\s*[:：=≈]"
+    r"|希望|以上|总计|合计|共计|总字数|注[:：]"
+    r"|抱歉|对不起|我无法|我不能)",
+    re.I,
+)
+_PREAMBLE = re.compile(
+    r"^(?:sure|certainly|okay|ok|of\s+course|absolutely|great|here(?:'s|\s+is|\s+are)|below\s+(?:is|are)"
+    r"|the\s+following|i\s+will|i'll|i\s+would|let's|let\s+me|as\s+requested|好的|以下是|下面是|当然|这是)\b",
+    re.I,
+)
+_TITLE = re.compile(
+    r"^(?:(?:the|my|a|an|your)\s+)?(?:(?:proposed|detailed|final|revised|writing|essay|article|story|content)\s+)*"
+    r"(?:plan|outline|structure|breakdown)$|^(?:写作|文章)?(?:计划|提纲|大纲|规划|结构)$",
+    re.I,
+)
+_FILLER = re.compile(r"^(?:[.…。\s]*|etc\.?|and\s+so\s+on|等等?|\[?\.\.\.\]?)$", re.I)
+_EMPTY_BRACKETS = re.compile(r"[(（\[【]\s*[)）\]】]")
+_EDGE_JUNK_START = re.compile(r"^[\s\-–—:：,，;；|.、)）]+")
+_EDGE_JUNK_END = re.compile(r"[\s\-–—:：,，;；|/(（\[.。、…]+$")
+
+
+@dataclass
+class _Line:
+    kind: str  # "num" | "head" | "bullet" | "plain": which marker opened the line
+    indent: int
+    point: str  # cleaned text, "" when the line only gave a count
+    count: int | None
+    gap: bool  # a blank line came right before it
+    labelled: bool  # "Main Point:" / "Word Count:" style, so it belongs to a section
+    lead_in: bool  # "Here is the plan:" style sentence
+
+
+@dataclass
+class _Draft:
+    head: str
+    count: int | None
+    details: list[str] = field(default_factory=list)
+    sub_count: int | None = None  # sum of counts given on continuation lines
+
+    def add(self, line: _Line) -> None:
+        if line.point:
+            self.details.append(line.point)
+        if line.count:
+            self.sub_count = (self.sub_count or 0) + line.count
+
+    def budget(self) -> int | None:
+        return self.count or self.sub_count
+
+    def point(self) -> str:
+        cjk = bool(_CJK.search(self.head + "".join(self.details)))
+        parts = [p for p in [self.head, ("；" if cjk else "; ").join(self.details)] if p]
+        return ("：" if cjk else ": ").join(parts)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def parse_plan(text: str) -> list[Section]:
+    """Sections from a model's plan text, numbered 1..n; `words` None where no count was given."""
+    lines = _scan(text)
+    mode = _primary_kind(lines)
+    drafts = _group_plain(lines) if mode == "plain" else _group_marked(lines, mode)
+    sections: list[Section] = []
+    seen: set[str] = set()
+    for draft in drafts:
+        point = draft.point()
+        if not point or point.casefold() in seen:
+            continue  # a repeated line is a small model looping, not a new section
+        seen.add(point.casefold())
+        sections.append(Section(len(sections) + 1, point, draft.budget()))
+    return sections
+
+
+def target_words_from_instruction(instruction: str) -> int | None:
+    """The length an instruction asks for ("a 5,000-word essay" → 5000, "一万字" → 10000), or None."""
+    match = _TARGET_RANGE.search(instruction)
+    if match:
+        value = (_to_number(match["a"]) + _to_number(match["b"])) / 2
+    elif match := _TARGET_SINGLE.search(instruction) or _TARGET_LABELLED.search(instruction):
+        value = _to_number(match["a"])
+    elif match := _TARGET_SPELLED.search(instruction):
+        n = match["n"].lower()
+        value = (int(n) if n.isdigit() else _SPELLED[n]) * _SPELLED[match["m"].lower()]
+    else:
+        return None
+    return int(value + 0.5) or None
+
+
+def finalize_plan(
+    sections: list[Section],
+    target_words: int,
+    *,
+    raw: str = "",
+    min_words: int = 100,
+    max_words: int = 1200,
+) -> Plan:
+    """A `Plan` whose budgets are all set and sum exactly to `target_words`; repairs go in `notes`.
+
+    Budgets above `max_words` are kept (the runner splits long sections) but noted.
+    """
+    if not sections:
+        raise ValueError("cannot finalize a plan without sections")
+    if target_words < len(sections):
+        raise ValueError(f"{target_words} words cannot be shared by {len(sections)} sections")
+    notes: list[str] = []
+    weights = _filled_budgets([s.words for s in sections], target_words, min_words, notes)
+    if round(sum(weights)) != target_words:
+        notes.append(f"rescaled from {round(sum(weights))} to {target_words} words")
+    budgets = _distribute(weights, target_words)
+    over = sum(b > max_words for b in budgets)
+    if over:
+        notes.append(f"{over} section{'s' if over > 1 else ''} over {max_words} words")
+    final = [Section(i, s.point, b) for i, (s, b) in enumerate(zip(sections, budgets), 1)]
+    return Plan(final, target_words, raw=raw, notes=notes)
+
+
+def plan_is_usable(sections: list[Section], target_words: int) -> bool:
+    """Whether a parsed plan is worth writing from, rather than falling back."""
+    if not sections or len(sections) > min(MAX_SECTIONS, target_words):
+        return False  # more sections than words could not be finalized
+    if len(sections) == 1 and target_words > SINGLE_SECTION_LIMIT:
+        return False
+    return any(_substantive(s.point, min_words=2, min_cjk=3) for s in sections)
+
+
+def fallback_plan(instruction: str, target_words: int) -> Plan:
+    """A deterministic plan of about 350-word sections, in the instruction's language."""
+    if target_words < 1:
+        raise ValueError("target_words must be at least 1")
+    count = min(MAX_SECTIONS, max(1, round(target_words / FALLBACK_SECTION_WORDS)))
+    zh = detect_language(instruction) == "zh"
+    points = _fallback_points(count, _ZH_FALLBACK if zh else _EN_FALLBACK)
+    budgets = _distribute([1.0] * count, target_words)
+    sections = [Section(i, p, b) for i, (p, b) in enumerate(zip(points, budgets), 1)]
+    note = f"fallback plan: {count} section{'s' if count > 1 else ''} of about {target_words // count} words"
+    return Plan(sections, target_words, raw="", source="fallback", notes=[note])
+
+
+# ---------------------------------------------------------------- reading lines
+
+
+def _scan(text: str) -> list[_Line]:
+    lines: list[_Line] = []
+    gap = False
+    for raw in _THINK.sub("", text).splitlines():
+        body = raw.expandtabs(4).replace("**", "").replace("__", "")
+        stripped = body.strip()
+        if not stripped or _IGNORED.match(stripped):
+            gap = gap or not stripped
+            continue
+        line = _read_line(stripped, len(body) - len(body.lstrip()), gap)
+        gap = False
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
+def _read_line(body: str, indent: int, gap: bool) -> _Line | None:
+    kind, body = _strip_marker(body)
+    if _CHATTER.match(body) or _FILLER.match(body):
+        return None
+    count, rest = _take_count(body)
+    point = _clean(rest)
+    if _TITLE.match(point):
+        return None  # "Plan:", "## Outline" head the list, they are not in it
+    point = "" if _FILLER.match(point) else point
+    if not point and count is None:
+        return None
+    lead_in = count is None and (bool(_PREAMBLE.match(point)) or rest.rstrip().endswith((":", "：")))
+    return _Line(kind, indent, point, count, gap, bool(_LABEL.search(rest)) or count is not None, lead_in)
+
+
+def _strip_marker(body: str) -> tuple[str, str]:
+    heading = _HEADING.match(body)
+    if heading:
+        body = body[heading.end() :]
+    if match := _NUMBERED.match(body):
+        return "num", body[match.end() :]
+    if heading:
+        return "head", body
+    if match := _BULLET.match(body):
+        return "bullet", body[match.end() :]
+    return "plain", _SUBNUMBER.sub("", body)  # "1.2 Detail" belongs to section 1
+
+
+def _take_count(body: str) -> tuple[int | None, str]:
+    """The line's word budget (last one given; midpoint of a range) and the line without it."""
+    found = list(_COUNT_LABELLED.finditer(body)) or list(_COUNT_PLAIN.finditer(body))
+    if not found:
+        return None, body
+    match = found[-1]
+    low = _to_number(match["a"])
+    high = _to_number(match["b"]) if match["b"] else low
+    return int((low + high) / 2 + 0.5) or None, body[: match.start()] + " " + body[match.end() :]
+
+
+def _clean(text: str) -> str:
+    text = _EMPTY_BRACKETS.sub(" ", re.sub(r"[*#`]+", "", text))
+    text = _LABEL.sub(_label_joint, text.strip())
+    text = _EDGE_JUNK_END.sub("", _EDGE_JUNK_START.sub("", text))
+    if text[:1] in "(（" and text[-1:] in ")）" and text.count("(") + text.count("（") == 1:
+        text = text[1:-1].strip()
+    return re.sub(r"\s+", " ", text)
+
+
+def _label_joint(match: re.Match) -> str:
+    """A label at the start just goes; one mid-line ("Intro - Main Point: …") becomes a colon."""
+    if match.start() == 0:
+        return ""
+    return "：" if _CJK.match(match.string[match.start() - 1]) else ": "
+
+
+# ---------------------------------------------------------------- grouping lines into sections
+
+
+def _primary_kind(lines: list[_Line]) -> str:
+    """The kind of line that opens sections: the first used at least twice, in reading order.
+
+    Outer structure comes first (headings above numbered sub-points; budgeted lines above
+    bullets), and a kind seen once is a title or a stray note, except a lone number (a
+    one-section plan). Unmarked lines compete only when they carry a budget.
+    """
+    kinds = [ln.kind for ln in lines if ln.kind != "plain" or (ln.point and ln.count)]
+    return next((k for k in kinds if kinds.count(k) >= 2), "num" if "num" in kinds else "plain")
+
+
+def _group_marked(lines: list[_Line], mode: str) -> list[_Draft]:
+    drafts: list[_Draft] = []
+    base: int | None = None
+    for line in lines:
+        opens = line.kind == mode and (base is None or line.indent <= base + 1)
+        if opens and not line.point and drafts and not drafts[-1].budget():
+            opens = False  # "- Word Count: 300" right under "- Main Point: …" completes that one
+        if opens:
+            base = line.indent if base is None else base
+            drafts.append(_Draft(line.point, line.count))
+        elif drafts and _continues(line, mode):
+            drafts[-1].add(line)
+    return drafts
+
+
+def _continues(line: _Line, mode: str) -> bool:
+    """Whether an unmarked line adds to the section above it rather than being chatter."""
+    if line.lead_in:
+        return False
+    return line.labelled or not line.gap or mode == "head"
+
+
+def _group_plain(lines: list[_Line]) -> list[_Draft]:
+    """No markers: counted lines are sections when there are several, else substantive lines."""
+    by_count = sum(1 for ln in lines if ln.point and ln.count) >= 2
+    drafts: list[_Draft] = []
+    for line in lines:
+        if line.lead_in or (line.kind == "head" and line.count is None):
+            continue  # a lone heading without a budget is the document's title
+        starts = line.point and (line.count if by_count else line.count or _substantive(line.point, 3, 4))
+        if starts:
+            drafts.append(_Draft(line.point, line.count))
+        elif drafts and (not line.point or (by_count and not line.gap)):
+            drafts[-1].add(line)
+    return drafts
+
+
+def _substantive(point: str, min_words: int, min_cjk: int) -> bool:
+    cjk = len(_CJK.findall(point))
+    return cjk >= min_cjk or len(re.findall(r"[^\W\d_]+", _CJK.sub(" ", point))) >= min_words
+
+
+# ---------------------------------------------------------------- budgets
+
+
+def _filled_budgets(words: list[int | None], target: int, min_words: int, notes: list[str]) -> list[float]:
+    """Budgets with the gaps filled: what the given counts leave of the target, shared equally."""
+    given = [w for w in words if w and w > 0]
+    missing = len(words) - len(given)
+    if not missing:
+        return [float(w) for w in given]
+    share = (target - sum(given)) / missing
+    if given and share < min_words:
+        share = sum(given) / len(given)  # the counts already use up the target: rescaling shrinks all
+    notes.append(f"filled {missing} missing count{'s' if missing > 1 else ''}")
+    return [float(w) if w and w > 0 else share for w in words]
+
+
+def _distribute(weights: list[float], total: int) -> list[int]:
+    """Integers ≥ 1 proportional to `weights` summing exactly to `total` (≥ len(weights)).
+
+    The rounding remainder goes to the last sections, which tend to be the conclusion.
+    """
+    scale = total / sum(weights)
+    budgets = [max(1, math.floor(w * scale + 1e-9)) for w in weights]
+    diff, i = total - sum(budgets), len(budgets) - 1
+    while diff:
+        if diff > 0 or budgets[i] > 1:
+            step = 1 if diff > 0 else -1
+            budgets[i] += step
+            diff -= step
+        i = (i - 1) % len(budgets)
+    return budgets
+
+
+def _to_number(text: str) -> float:
+    text = text.replace(",", "").replace(" ", "")
+    if text[-1] in "kK千万" and text[0].isdigit():
+        return float(text[:-1]) * {"k": 1000, "K": 1000, "千": 1000, "万": 10000}[text[-1]]
+    return float(text) if text[0].isdigit() else float(_chinese_number(text))
+
+
+def _chinese_number(text: str) -> int:
+    """两千五百 → 2500, 一万 → 10000, 三千五 → 3500 (a trailing digit takes the next unit down)."""
+    total = section = digit = last_unit = 0
+    zero = False
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit, zero = _CN_DIGITS[ch], zero or ch == "零"
+        elif ch == "万":
+            total, section, digit, last_unit, zero = (total + section + digit) * 10000, 0, 0, 10000, False
+        else:
+            section, digit, last_unit, zero = section + (digit or 1) * _CN_UNITS[ch], 0, _CN_UNITS[ch], False
+    if digit and last_unit >= 100 and not zero:
+        digit *= last_unit // 10
+    return total + section + digit
+
+
+# ---------------------------------------------------------------- fallback wording
+
+# (whole piece, introduction, conclusion, body template, body angles cycled in order)
+_EN_FALLBACK = (
+    "The complete piece: address every part of the request",
+    "Introduction: set out the subject of the request and how the piece will approach it",
+    "Conclusion: draw the threads together and close the piece",
+    "Part {k}: {angle}",
+    "the background and context a reader needs|the central idea, developed in detail"
+    "|a concrete example or case that brings it to life|causes, mechanisms and consequences"
+    "|other perspectives and the strongest objections|practical implications and applications"
+    "|open problems, risks and limitations|how the threads connect and what they add up to",
+)
+_ZH_FALLBACK = (
+    "全文：完整回应写作要求的每一个方面",
+    "引言：点明写作主题，交代全文的思路",
+    "结语：总结全文，收束主题",
+    "第{k}部分：{angle}",
+    "交代背景和必要的来龙去脉|深入展开核心观点|用具体的事例加以说明|分析成因、过程与影响"
+    "|呈现不同的视角与主要的反对意见|讨论现实意义与应用|指出尚存的问题、风险与局限|梳理各部分之间的联系",
+)
+
+
+def _fallback_points(count: int, wording: tuple[str, ...]) -> list[str]:
+    single, intro, outro, template, angles = wording
+    if count == 1:
+        return [single]
+    angles = angles.split("|")
+    body = [template.format(k=k, angle=angles[(k - 1) % len(angles)]) for k in range(1, count - 1)]
+    return [intro, *body, outro]

@@ -1,0 +1,97 @@
+"""The plan stage: ask the model for an outline, parse it, re-ask, or fall back.
+
+A small model often answers the outline request with chatter or a single line.
+We re-ask with a stricter prompt up to `attempts` times and then use a
+deterministic plan derived from the instruction, so a run never stalls here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .. import prompts
+from ..backends import LM, GenerationConfig
+from ..backends.base import Completion
+from .plan import Plan, Section, fallback_plan, finalize_plan, parse_plan, plan_is_usable
+
+# Sections of 200-1,000 words, as AgentWrite asks; ~350 is what a small model
+# writes in one reply without padding or looping.
+WORDS_PER_SECTION = 350
+
+
+MAX_POINT_WORDS = 30
+
+
+def example_points(lang: str, sections: int) -> set[str]:
+    """Points of the example lines in our own plan prompts: a small model
+    sometimes copies them, and a copy is not a plan."""
+    texts = (prompts.render("plan", lang=lang, instruction="", sections=sections, target_words=0),
+             prompts.render("plan_headings", lang=lang, instruction="", sections=sections))
+    lines = [line for text in texts for line in text.splitlines() if line[:1].isdigit()]
+    return {s.point.lower() for line in lines for s in parse_plan(line)}
+
+
+def suggested_sections(target_words: int) -> int:
+    return max(1, min(60, round(target_words / WORDS_PER_SECTION)))
+
+
+def make_plan(
+    lm: LM,
+    instruction: str,
+    target_words: int,
+    lang: str,
+    config: GenerationConfig,
+    attempts: int = 4,
+    on_call: Callable[[int, Completion], None] | None = None,
+) -> Plan:
+    n = suggested_sections(target_words)
+    # Two phrasings, alternated: each fails differently on a small model.
+    requests = [prompts.render("plan", lang=lang, instruction=instruction, sections=n, target_words=target_words),
+                prompts.render("plan_headings", lang=lang, instruction=instruction, sections=n)]
+    # Starting the reply with "1." makes even a 135M model write a list, not an essay.
+    prefill = [{"role": "assistant", "content": "1."}] if lm.supports_prefill else []
+    rejected: list[str] = []
+    for attempt in range(1, attempts + 1):
+        # A re-ask is a fresh conversation: shown its failed outline, a small
+        # model copies it again.
+        messages = [{"role": "system", "content": prompts.render("system", lang=lang)},
+                    {"role": "user", "content": requests[(attempt - 1) % 2]}, *prefill]
+        temperature = None if attempt == 1 else min(1.1, (config.temperature or 0.7) + 0.2 * (attempt - 1))
+        # n-gram blocking would forbid the list's own repeated pattern ("- 300 words\n")
+        call = config.merged(seed=(config.seed or 0) + attempt, temperature=temperature, no_repeat_ngram=0)
+        completion = lm.complete(messages, call)
+        if on_call:
+            on_call(attempt, completion)
+        text = (prefill[0]["content"] if prefill else "") + completion.text
+        sections, notes = _model_sections(text, target_words, example_points(lang, n))
+        if _acceptable(sections, target_words, n):
+            plan = finalize_plan(sections, target_words, raw=text)
+            plan.notes = [f"accepted on attempt {attempt}", *notes, *plan.notes]
+            return plan
+        rejected.append(text)
+    plan = fallback_plan(instruction, target_words)
+    plan.notes.append(f"model plan unusable after {attempts} attempts; used the fallback plan")
+    plan.raw = "\n---\n".join(rejected)
+    return plan
+
+
+def _acceptable(sections: list[Section], target_words: int, asked: int) -> bool:
+    """Usable, at least half the sections asked for, and points that are
+    headings, not paragraphs of prose."""
+    return (plan_is_usable(sections, target_words) and len(sections) >= (asked + 1) // 2
+            and all(len(s.point.split()) <= MAX_POINT_WORDS for s in sections))
+
+
+def _model_sections(text: str, target_words: int, examples: set[str]) -> tuple[list[Section], list[str]]:
+    """Parsed sections minus copies of the prompt's examples; word counts that
+    are wildly off the target (a small model's guesses) are dropped so the budget
+    is split evenly instead of in proportion to noise."""
+    sections = [s for s in parse_plan(text) if s.point.lower() not in examples]
+    for i, section in enumerate(sections, 1):
+        section.index = i
+    given = [s.words for s in sections if s.words]
+    if given and not target_words / 2 <= sum(given) * len(sections) / len(given) <= target_words * 2:
+        for section in sections:
+            section.words = None
+        return sections, ["ignored the model's word counts (far from the target)"]
+    return sections, []

@@ -1,0 +1,130 @@
+"""The write stage for one section: generate, clean, guard against loops, trim.
+
+Small models drift into loops and restart the story in every section, so each
+draft is checked: the share of repeated 4-grams inside it, and its overlap with
+the text already written. A bad draft is regenerated with a new seed and a
+little more temperature; the best of the drafts is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..backends import LM, GenerationConfig
+from ..backends.base import Completion, Messages
+from ..text import count_words, overlap_with, repeated_ngram_share, trim_to_sentence, trim_to_words
+
+_CHATTER = re.compile(
+    r"^\s*(sure|certainly|of course|here is|here's|okay|ok|great|好的|当然|以下是|下面是)\b.*?[:：!！.。]?\s*$",
+    re.IGNORECASE,
+)
+_TITLE_SPLIT = re.compile(r"\s*[:：]\s*|\s+[-–—]\s+")
+_PART_LABEL = re.compile(r"^\s*(\**\s*)?(part|section|paragraph|第)\s*[\d一二三四五六七八九十]+\s*(部分)?\s*\**\s*[:：.]?\s*\**\s*$", re.IGNORECASE)
+
+
+@dataclass
+class SectionSettings:
+    tokens_per_word: float = 1.4  # SmolLM2's tokenizer: ≈1.3 per English word
+    headroom: float = 1.2  # max_tokens = budget × tokens_per_word × headroom
+    max_over: float = 1.15  # drafts longer than budget × max_over are cut at a sentence
+    max_repeat_share: float = 0.25  # repeated 4-grams within a draft
+    max_overlap: float = 0.4  # 4-grams shared with the text so far
+    attempts: int = 3
+    word_rule: str = "official"
+
+
+@dataclass
+class Draft:
+    text: str
+    completion: Completion
+    attempt: int
+    repeat_share: float
+    overlap: float
+
+    def badness(self, s: SectionSettings) -> float:
+        return max(self.repeat_share / s.max_repeat_share, self.overlap / s.max_overlap)
+
+
+def clean_section(text: str) -> str:
+    """Strip assistant chatter ("Sure, here is part 2:") and bare part labels
+    from the start of a draft; they are not part of the document."""
+    lines = text.strip().splitlines()
+    while lines and (not lines[0].strip() or _CHATTER.match(lines[0]) or _PART_LABEL.match(lines[0])):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+def _finish(text: str, completion: Completion, budget: int, s: SectionSettings, prefilled: bool) -> str:
+    """Cut a draft to shape. Only the tail changes after a prefilled heading, so
+    the text stays token-identical to what the model generated and the next
+    call's prompt still extends this one (prefix cache)."""
+    text = text.rstrip() if prefilled else clean_section(text)
+    if completion.finish_reason == "length":
+        text = trim_to_sentence(text)
+    if count_words(text, s.word_rule) > budget * s.max_over:
+        text = trim_to_words(text, int(budget * s.max_over), s.word_rule)
+    return text
+
+
+def section_heading(point: str) -> str:
+    """A markdown heading from the plan line; starting the reply with it anchors
+    a small model on this section's subject instead of restarting the piece.
+    "Title: long description" keeps just the title."""
+    parts = _TITLE_SPLIT.split(point.strip(), maxsplit=1)
+    title = parts[0]
+    if _PART_LABEL.match(title) and len(parts) > 1:  # "Part 2: Trade" → "Trade"
+        title = parts[1]
+    elif len(title.split()) < 2 and len(title) < 4:  # "Intro: …" → the whole point
+        title = point.strip()
+    return f"## {title.rstrip('.:：。')}\n\n"
+
+
+def write_section(
+    lm: LM,
+    messages: Messages,
+    budget: int,
+    earlier_text: str,
+    config: GenerationConfig,
+    settings: SectionSettings,
+    heading: str = "",
+    on_attempt=None,
+    on_delta=None,
+    on_reset=None,
+) -> tuple[Draft, list[Draft]]:
+    """Generate up to `settings.attempts` drafts; return the chosen one and all drafts.
+
+    `heading`, when the backend supports prefill, opens the reply and is part of
+    the section text. `on_attempt(draft)` is told about every call (for the
+    trace); `on_delta` receives streamed text of the current attempt and
+    `on_reset(reason)` says when that text is void (a retried call or a new draft).
+    """
+    max_tokens = max(64, int(budget * settings.tokens_per_word * settings.headroom))
+    prefill = [{"role": "assistant", "content": heading}] if heading and lm.supports_prefill else []
+    drafts: list[Draft] = []
+    for attempt in range(1, settings.attempts + 1):
+        temperature = None if attempt == 1 else min(1.2, (config.temperature or 0.7) + 0.15 * (attempt - 1))
+        call = config.merged(max_tokens=max_tokens, seed=(config.seed or 0) + 7919 * attempt,
+                             temperature=temperature, prose=True)
+        if attempt > 1 and on_reset:
+            on_reset("regenerating")
+        if prefill and on_delta:
+            on_delta(heading)
+
+        def retried(_attempt, error, heading=heading if prefill else ""):
+            if on_reset:
+                on_reset(f"retrying after: {error}")
+            if heading and on_delta:
+                on_delta(heading)
+
+        completion = lm.complete(messages + prefill, call, on_delta=on_delta, on_retry=retried)
+        text = _finish(completion.text, completion, budget, settings, bool(prefill))
+        text = heading + text if prefill else text
+        draft = Draft(text, completion, attempt, repeated_ngram_share(text), overlap_with(text, earlier_text))
+        drafts.append(draft)
+        if on_attempt:
+            on_attempt(draft)
+        if text and draft.badness(settings) <= 1.0:
+            break
+    usable = [d for d in drafts if d.text] or drafts
+    return min(usable, key=lambda d: d.badness(settings)), drafts

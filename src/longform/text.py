@@ -1,0 +1,110 @@
+"""Word counting, language detection, sentence trimming and repetition measures.
+
+`count_words` follows the LongBench-Write rule by default so that lengths are
+comparable with published numbers: CJK ideographs count one each, and every run
+of ASCII letters between word boundaries counts one ("don't" is 2, "café" is 0).
+The `unicode` rule counts words of any script and is offered for other languages.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_ASCII_WORD = re.compile(r"\b[a-zA-Z]+\b")
+_UNICODE_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？…])[\"'”’)\]]*\s+|(?<=[。！？])")
+
+WORD_RULES = ("official", "unicode")
+
+
+def count_words(text: str, rule: str = "official") -> int:
+    """Words in `text` by the named rule (see module docstring)."""
+    if rule == "official":
+        return len(_CJK.findall(text)) + len(_ASCII_WORD.findall(text))
+    if rule == "unicode":
+        cjk = len(_CJK.findall(text))
+        others = _UNICODE_WORD.findall(_CJK.sub(" ", text))
+        return cjk + len(others)
+    raise ValueError(f"unknown word rule {rule!r}; choose one of {', '.join(WORD_RULES)}")
+
+
+def detect_language(text: str) -> str:
+    """'zh' when CJK ideographs outnumber ASCII words, else 'en'."""
+    cjk = len(_CJK.findall(text))
+    return "zh" if cjk and cjk >= len(_ASCII_WORD.findall(text)) else "en"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences with their trailing whitespace kept, so ''.join() restores the text."""
+    parts: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.end() > start:
+            parts.append(text[start : match.end()])
+            start = match.end()
+    if start < len(text):
+        parts.append(text[start:])
+    return parts
+
+
+def trim_to_sentence(text: str) -> str:
+    """Drop a trailing unfinished sentence (e.g. cut off by a token limit).
+
+    Keeps the text unchanged when it has no complete sentence at all, because an
+    empty section is worse than a ragged one.
+    """
+    stripped = text.rstrip()
+    if not stripped or stripped[-1] in ".!?。！？…\"'”’)*":
+        return stripped
+    sentences = split_sentences(stripped)
+    if len(sentences) < 2:
+        return stripped
+    return "".join(sentences[:-1]).rstrip()
+
+
+def trim_to_words(text: str, max_words: int, rule: str = "official") -> str:
+    """The longest run of whole sentences from the start that fits in `max_words`."""
+    kept: list[str] = []
+    total = 0
+    for sentence in split_sentences(text):
+        n = count_words(sentence, rule)
+        if kept and total + n > max_words:
+            break
+        kept.append(sentence)
+        total += n
+    return "".join(kept).rstrip()
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-cased word tokens; CJK characters are tokens of their own."""
+    return re.findall(r"[\u4e00-\u9fff]|[^\W_]+", text.lower())
+
+
+def repeated_ngram_share(text: str, n: int = 4) -> float:
+    """Share of word n-grams that repeat an n-gram seen earlier in the text.
+
+    Ordinary prose scores about 0.005-0.09; a small model stuck in a loop 0.3-0.9.
+    """
+    tokens = _tokens(text)
+    total = len(tokens) - n + 1
+    if total <= 0:
+        return 0.0
+    seen: set[tuple[str, ...]] = set()
+    repeats = 0
+    for i in range(total):
+        gram = tuple(tokens[i : i + n])
+        if gram in seen:
+            repeats += 1
+        else:
+            seen.add(gram)
+    return repeats / total
+
+
+def overlap_with(text: str, earlier: str, n: int = 4) -> float:
+    """Share of `text`'s n-grams that already occur in `earlier` (restarts, copies)."""
+    grams = lambda toks: {tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)}  # noqa: E731
+    mine = grams(_tokens(text))
+    if not mine:
+        return 0.0
+    return len(mine & grams(_tokens(earlier))) / len(mine)
