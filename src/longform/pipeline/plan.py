@@ -7,7 +7,7 @@ bullets, bold labels, counts such as `~500 words`, `300-400 words`, `约500字`,
 sections spread over several lines, plus preamble and closing chatter.
 
 - `parse_plan` turns that text into `Section`s (budget None where none was given);
-- `target_words_from_instruction` reads the length a task asks for;
+- `target_words_from_instruction` (from `longform.lengths`) reads the length a task asks for;
 - `finalize_plan` fills missing budgets and rescales them to sum to the target;
 - `plan_is_usable` says whether a parsed plan is worth running;
 - `fallback_plan` builds a deterministic plan when the model's is not.
@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 
+from ..lengths import AMOUNT, UNIT, target_words_from_instruction, to_number  # noqa: F401 (re-export)
 from ..text import detect_language
 
 
@@ -59,50 +60,16 @@ FALLBACK_SECTION_WORDS = 350
 
 # ---------------------------------------------------------------- numbers and counts
 
-_CN_DIGITS = dict(zip("零一二三四五六七八九", range(10)), 两=2)
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-
-# A quantity: 1,200 | 1.5k | 3千 | 1.5万 | 500 | 两千五百 (Chinese numerals only with 百/千/万,
-# so that 十字路口 or 一字一句 never read as lengths).
-_NUM = (
-    r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?\s?[kK千万](?![a-zA-Z])|\d+"
-    r"|(?=[零一二三四五六七八九十两百千万]*[百千万])"
-    r"[一二三四五六七八九十两][零一二三四五六七八九十两百千万]*"
-)
-_APPROX = (
-    r"(?:about|around|approximately|approx\.?|roughly|circa|some|up\s+to|at\s+least|over|under"
-    r"|no\s+(?:more|less|fewer)\s+than|max(?:imum)?|min(?:imum)?|~|≈|约|大约|大概|不少于|不超过|至少)"
-)
-_SEP = r"\s*(?:-|–|—|~|to|至|到|－)\s*"
-_UNIT = r"(?:words?\b|字)"
-_AMOUNT = rf"(?:{_APPROX}\s*)?(?<![\d.,])(?P<a>{_NUM})(?:{_SEP}(?P<b>{_NUM}))?"
 
 # "Word Count: 400 words", "字数要求：300字" — preferred over a bare "400 words" on the
 # same line, because a point may itself mention words ("the 3 words of the motto").
 _COUNT_LABELLED = re.compile(
     rf"(?:word\s*count(?:\s*requirement)?|words|length|字数(?:要求)?|篇幅)"
-    rf"\s*(?:[:：=]|\s-\s|is)?\s*{_AMOUNT}(?:\s*{_UNIT})?(?:\s*左右)?",
+    rf"\s*(?:[:：=]|\s-\s|is)?\s*{AMOUNT}(?:\s*{UNIT})?(?:\s*左右)?",
     re.I,
 )
-_COUNT_PLAIN = re.compile(rf"{_AMOUNT}\s*-?\s*{_UNIT}(?:\s*左右)?", re.I)
-
-_TARGET_RANGE = re.compile(
-    rf"(?<![\d.,])(?P<a>{_NUM})\s*(?:-|–|—|~|to|and|至|到)\s*(?P<b>{_NUM})\s*-?\s*{_UNIT}", re.I
-)
-_TARGET_SINGLE = re.compile(rf"(?<![\d.,])(?P<a>{_NUM})\s*-?\s*{_UNIT}", re.I)
-_TARGET_SPELLED = re.compile(
-    r"\b(?P<n>a|one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+(?P<m>hundred|thousand)"
-    r"\s*-?\s*words?\b",
-    re.I,
-)
-_TARGET_LABELLED = re.compile(
-    rf"(?:word\s*count|length|字数|篇幅)(?:\s|[:：=]|of|is|should\s+be|about|around|at\s+least"
-    rf"|要求|为|在|不少于|不低于|至少|约|大约)*(?<![\d.,])(?P<a>{_NUM})",
-    re.I,
-)
-_SPELLED = dict(zip("a one two three four five six seven eight nine ten".split(), [1, *range(1, 11)]))
-_SPELLED.update(hundred=100, thousand=1000)
+_COUNT_PLAIN = re.compile(rf"{AMOUNT}\s*-?\s*{UNIT}(?:\s*左右)?", re.I)
 
 # ---------------------------------------------------------------- line structure
 
@@ -208,21 +175,6 @@ def parse_plan(text: str) -> list[Section]:
     return sections
 
 
-def target_words_from_instruction(instruction: str) -> int | None:
-    """The length an instruction asks for ("a 5,000-word essay" → 5000, "一万字" → 10000), or None."""
-    match = _TARGET_RANGE.search(instruction)
-    if match:
-        value = (_to_number(match["a"]) + _to_number(match["b"])) / 2
-    elif match := _TARGET_SINGLE.search(instruction) or _TARGET_LABELLED.search(instruction):
-        value = _to_number(match["a"])
-    elif match := _TARGET_SPELLED.search(instruction):
-        n = match["n"].lower()
-        value = (int(n) if n.isdigit() else _SPELLED[n]) * _SPELLED[match["m"].lower()]
-    else:
-        return None
-    return int(value + 0.5) or None
-
-
 def finalize_plan(
     sections: list[Section],
     target_words: int,
@@ -326,8 +278,8 @@ def _take_count(body: str) -> tuple[int | None, str]:
     if not found:
         return None, body
     match = found[-1]
-    low = _to_number(match["a"])
-    high = _to_number(match["b"]) if match["b"] else low
+    low = to_number(match["a"])
+    high = to_number(match["b"]) if match["b"] else low
     return int((low + high) / 2 + 0.5) or None, body[: match.start()] + " " + body[match.end() :]
 
 
@@ -434,29 +386,6 @@ def _distribute(weights: list[float], total: int) -> list[int]:
             diff -= step
         i = (i - 1) % len(budgets)
     return budgets
-
-
-def _to_number(text: str) -> float:
-    text = text.replace(",", "").replace(" ", "")
-    if text[-1] in "kK千万" and text[0].isdigit():
-        return float(text[:-1]) * {"k": 1000, "K": 1000, "千": 1000, "万": 10000}[text[-1]]
-    return float(text) if text[0].isdigit() else float(_chinese_number(text))
-
-
-def _chinese_number(text: str) -> int:
-    """两千五百 → 2500, 一万 → 10000, 三千五 → 3500 (a trailing digit takes the next unit down)."""
-    total = section = digit = last_unit = 0
-    zero = False
-    for ch in text:
-        if ch in _CN_DIGITS:
-            digit, zero = _CN_DIGITS[ch], zero or ch == "零"
-        elif ch == "万":
-            total, section, digit, last_unit, zero = (total + section + digit) * 10000, 0, 0, 10000, False
-        else:
-            section, digit, last_unit, zero = section + (digit or 1) * _CN_UNITS[ch], 0, _CN_UNITS[ch], False
-    if digit and last_unit >= 100 and not zero:
-        digit *= last_unit // 10
-    return total + section + digit
 
 
 # ---------------------------------------------------------------- fallback wording

@@ -17,13 +17,14 @@ from pathlib import Path
 
 from ..backends import LM, GenerationConfig
 from ..errors import UsageError
+from ..lengths import target_words_from_instruction
 from ..text import count_words, detect_language
 from .context import fit_window, full_conversation
 from .document import CallRecord, RunDir, RunMeta, SectionRecord, join_sections
 from .events import Callbacks, Fanout
-from .plan import Plan, target_words_from_instruction
+from .plan import Plan
 from .planner import make_plan
-from .write import Draft, SectionSettings, section_heading, write_section
+from .write import SectionSettings, section_heading, write_section
 
 DEFAULT_TARGET_WORDS = 2000
 
@@ -118,18 +119,8 @@ class AgentWrite:
         section = plan.sections[index - 1]
         self.events.on_section_start(section)
         messages = full_conversation(meta.instruction, plan, done, meta.language)
-        budget_tokens = self._prompt_budget(section.words)
-        messages, dropped = fit_window(messages, self.lm.count_tokens, budget_tokens)
-        config = self.settings.generation.merged(seed=meta.seed * 100_003 + index * 1_000)
-
-        def on_attempt(draft: Draft):
-            self._record(run_dir, "section", index, draft.attempt, draft.completion)
-
-        best, drafts = write_section(
-            self.lm, messages, section.words, join_sections(done), config, self.settings.section,
-            heading=section_heading(section.point), on_attempt=on_attempt,
-            on_reset=lambda reason: self.events.on_section_reset(section, reason), on_delta=lambda t: self.events.on_section_delta(section, t),
-        )
+        messages, dropped = fit_window(messages, self.lm.count_tokens, self._prompt_budget(section.words))
+        best, drafts = self._write(run_dir, meta, section, messages, join_sections(done))
         record = SectionRecord(
             index=index, point=section.point, budget=section.words, text=best.text,
             words=count_words(best.text, meta.word_rule), calls=len(drafts),
@@ -141,6 +132,17 @@ class AgentWrite:
         run_dir.save_section(record)
         self.events.on_section_end(record)
         return record
+
+    def _write(self, run_dir: RunDir, meta: RunMeta, section, messages, earlier: str):
+        """Drafts of one section, each call traced and streamed to the callbacks."""
+        config = self.settings.generation.merged(seed=meta.seed * 100_003 + section.index * 1_000)
+        return write_section(
+            self.lm, messages, section.words, earlier, config, self.settings.section,
+            heading=section_heading(section.point),
+            on_attempt=lambda d: self._record(run_dir, "section", section.index, d.attempt, d.completion),
+            on_delta=lambda text: self.events.on_section_delta(section, text),
+            on_reset=lambda reason: self.events.on_section_reset(section, reason),
+        )
 
     def _prompt_budget(self, section_words: int) -> int | None:
         window = self.lm.context_window
