@@ -3,9 +3,12 @@
 `NoRepeatNGram` is the loop guard for small models: it forbids any token that
 would complete an n-gram (of tokens) already present in the context, prompt
 included. A 135M model restarts every section with the same sentence and
-falls into loops after a few hundred words; with 5-gram blocking neither can
-happen verbatim. Incremental: each step only indexes the newest tokens, so the
-cost is about 0.1 ms a token on a 3,000-token context.
+falls into loops after a few hundred words; with n-gram blocking neither can
+happen verbatim. Tokens that continue a Latin word (no leading space) are
+exempt, or a repeated multi-token word ("light|houses") could not be finished
+and comes out misspelt; the ban then falls on the next word start instead.
+Incremental: each step only indexes the newest tokens, about 0.1 ms a token on
+a 3,000-token context.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import math
 class NoRepeatNGram:
     """A llama.cpp-style logits processor: `(input_ids, scores) -> scores`."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, exempt: frozenset[int] = frozenset()):
         if n < 2:
             raise ValueError("no_repeat_ngram must be at least 2")
         self.n = n
+        self.exempt = exempt
         self._next: dict[tuple[int, ...], set[int]] = {}
         self._indexed = 0  # start of the first n-gram not yet indexed
 
@@ -29,7 +33,7 @@ class NoRepeatNGram:
         for i in range(self._indexed, len(ids) - n + 1):
             self._next.setdefault(tuple(ids[i : i + n - 1]), set()).add(ids[i + n - 1])
         self._indexed = max(self._indexed, len(ids) - n + 1)
-        return self._next.get(tuple(ids[len(ids) - n + 1 :]), set())
+        return self._next.get(tuple(ids[len(ids) - n + 1 :]), set()) - self.exempt
 
     def __call__(self, input_ids, scores):
         for token in self.banned(input_ids.tolist()):
@@ -38,6 +42,11 @@ class NoRepeatNGram:
 
 
 LINE_MARKERS = set("0123456789-*•#|>[(")
+
+
+def word_continuations(vocabulary: list[str]) -> frozenset[int]:
+    """Ids of tokens that continue a Latin word: they start with an ASCII letter."""
+    return frozenset(i for i, t in enumerate(vocabulary) if t[:1].isascii() and t[:1].isalpha())
 
 
 class ProseOnly:
