@@ -73,4 +73,6 @@ def load_backend(spec: str = "embedded", *, max_retries: int = 5, **options) -> 
         provider = cls(**opts)
     except TypeError as exc:
         raise UsageError(f"backend {kind!r}: bad option ({exc})") from None
+    except ValueError as exc:  # a bad option value, e.g. mock:nope
+        raise UsageError(f"backend {kind!r}: {exc}") from None
     return LM(provider, max_retries=max_retries)

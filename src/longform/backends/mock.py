@@ -33,7 +33,10 @@ _VOCAB = (
 ).split()
 _VERBS = "carries shapes remembers reveals gathers follows anchors frames guides weaves tests holds".split()
 # "Make an outline…", "Output only the outline": a request for a plan, not a mention of one.
-_PLAN_WORDS = re.compile(r"\b(make|write|give|create|output|draft)\b[^.\n]{0,30}\b(outline|plan)\b|(列|写).{0,6}(提纲|大纲)", re.IGNORECASE)
+_PLAN_WORDS = re.compile(
+    r"\b(make|write|give|create|output|draft|list)\b[^.\n]{0,30}\b(outline|plan|headings)\b|(列|写).{0,6}(提纲|大纲|小标题)",
+    re.IGNORECASE,
+)
 _WORDS_ASKED = re.compile(r"(\d[\d,]*)\s*(?:words|word|字)", re.IGNORECASE)
 
 
@@ -55,10 +58,11 @@ def lorem_words(n: int, rng: random.Random) -> str:
     return " ".join(sentences)
 
 
-def _asked_words(text: str, default: int) -> int:
-    """The largest length the text mentions (a total beats an example line's count)."""
+def _asked_words(text: str, default: int, pick=max) -> int:
+    """A length the text mentions: for a plan the largest (the total beats an
+    example line's count); for prose the last (the request after the task)."""
     found = [int(n.replace(",", "")) for n in _WORDS_ASKED.findall(text)]
-    return max(found) if found else default
+    return pick(found) if found else default
 
 
 def lorem_plan(total_words: int, rng: random.Random) -> str:
@@ -96,11 +100,12 @@ class MockProvider:
             raise ValueError(f"unknown mock mode {mode!r} (lorem or script)")
         self.responses = list(responses or [])
         self.responder = responder
-        self.delay = delay
-        self.fails_left = fail
-        self.words_per_token = words_per_token
-        self.default_words = default_words
-        self.max_concurrency = concurrency
+        # Options may come from a spec string ("mock:lorem?delay=abc"): check them now.
+        self.delay = float(delay)
+        self.fails_left = int(fail)
+        self.words_per_token = float(words_per_token)
+        self.default_words = int(default_words)
+        self.max_concurrency = int(concurrency)
         self.calls: list[Messages] = []
 
     def count_tokens(self, messages: Messages) -> int:
@@ -141,5 +146,5 @@ class MockProvider:
         if _PLAN_WORDS.search(last):
             answer = lorem_plan(_asked_words(last, 2000), rng)
         else:
-            answer = lorem_words(_asked_words(last, self.default_words), rng)
+            answer = lorem_words(_asked_words(last, self.default_words, pick=lambda found: found[-1]), rng)
         return answer[len(prefill):] if answer.startswith(prefill) else answer

@@ -13,7 +13,8 @@ class _Parser(argparse.ArgumentParser):
     """Bad options get one line and exit code 2, not a usage dump."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # "longform: error:" for subcommands too, like every other error line
+        self.exit(2, f"longform: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

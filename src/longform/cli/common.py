@@ -10,7 +10,7 @@ from ..backends import BACKENDS, LM, GenerationConfig, load_backend
 def add_backend_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model backend")
     group.add_argument("--backend", default="embedded",
-                       help=f"one of {', '.join(BACKENDS)}, e.g. embedded, openai, openai:URL#MODEL, hf:PATH, mock:lorem")
+                       help=f"one of {', '.join(BACKENDS)}: embedded, openai, openai:URL#MODEL, hf:PATH, mock:lorem")
     group.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     group.add_argument("--model", help="model name to send to the server")
     group.add_argument("--api-key-env", default=None, help="environment variable holding the API key (OPENAI_API_KEY)")

@@ -31,7 +31,7 @@ def read_instruction(args: argparse.Namespace) -> str | None:
         if args.instruction:
             raise UsageError("give the instruction or --file, not both")
         try:
-            text = args.file.read_text(encoding="utf-8")
+            text = args.file.read_text(encoding="utf-8-sig")  # a BOM is not part of the instruction
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read instruction file {args.file}: {exc.__class__.__name__}: {exc}") from None
         if not text.strip():

@@ -17,6 +17,7 @@ from typing import Callable
 
 from .. import prompts
 from ..backends.base import Messages
+from ..errors import UsageError
 from .document import SectionRecord
 from .plan import Plan
 
@@ -59,14 +60,16 @@ def fit_window(
     """
     if budget is None or count_tokens(messages) <= budget:
         return messages, 0
-    head, turns, tail = messages[:2], messages[2:-1], messages[-1:]
+    head, turns, tail = messages[:2], messages[2:-1], messages[2:][-1:]  # no tail in a 2-message conversation
     dropped = 0
     while turns and count_tokens(head + turns + tail) > budget:
         # turns is assistant, user, assistant, user, …: drop whole (assistant, user) pairs
         cut = min(len(turns), 2 * drop_step)
+        # count written parts, not pairs: the last one has no user turn after it
+        dropped += sum(m["role"] == "assistant" for m in turns[:cut])
         turns = turns[cut:]
-        dropped += cut // 2
     kept = head + turns + tail
     if count_tokens(kept) > budget:
-        raise ValueError("the task and outline alone do not fit the context window")
+        raise UsageError(f"the task and outline alone do not fit the context window ({count_tokens(kept)} "
+                         f"tokens, {budget} left after room for the reply); use a model with a larger window")
     return kept, dropped

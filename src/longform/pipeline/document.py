@@ -13,6 +13,7 @@ reloads the rest for `--resume`.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -125,7 +126,10 @@ class RunDir:
 
 
 def join_sections(sections: list[SectionRecord]) -> str:
-    return "\n\n".join(s.text.strip() for s in sections if s.text.strip())
+    """The document text: sections separated by a blank line, runs of blank lines
+    collapsed (the saved section text stays as generated, for the prefix cache)."""
+    text = "\n\n".join(s.text.strip() for s in sections if s.text.strip())
+    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def trace_summary(calls: list[CallRecord]) -> dict:

@@ -20,7 +20,11 @@ _CHATTER = re.compile(
     re.IGNORECASE,
 )
 _TITLE_SPLIT = re.compile(r"\s*[:：]\s*|\s+[-–—]\s+")
-_PART_LABEL = re.compile(r"^\s*(\**\s*)?(part|section|paragraph|第)\s*[\d一二三四五六七八九十]+\s*(部分)?\s*\**\s*[:：.]?\s*\**\s*$", re.IGNORECASE)
+# "Part 2", "**Section 3:**", "第二部分": a bare label, not content
+_PART_LABEL = re.compile(
+    r"^\s*(\**\s*)?(part|section|paragraph|第)\s*[\d一二三四五六七八九十]+\s*(部分)?\s*\**\s*[:：.]?\s*\**\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass
