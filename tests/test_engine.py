@@ -428,6 +428,17 @@ def test_loop_is_regenerated(tmp_path):
     assert record.text in [m["content"] for m in part3]
 
 
+def test_empty_draft_after_the_heading_is_regenerated(tmp_path):
+    def nothing_once(messages, n):
+        return "" if "part 2 of" in last_user(messages) and n == 1 else None
+
+    lm = mock_lm(responder=lorem_responder(nothing_once))
+    result = AgentWrite(lm, WriteSettings(target_words=1200), []).run("A story about a harbor", tmp_path / "r")
+    record = result.sections[1]
+    assert record.calls == 2
+    assert record.words > 50  # the second draft's prose, not just the heading
+
+
 def test_loop_in_every_draft_keeps_the_best(tmp_path):
     def always_loop(messages, n):
         if "part 2 of" in last_user(messages):

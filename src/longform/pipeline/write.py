@@ -45,6 +45,7 @@ class Draft:
     attempt: int
     repeat_share: float
     overlap: float
+    empty: bool = False  # nothing written beyond the heading
 
     def badness(self, s: SectionSettings) -> float:
         return max(self.repeat_share / s.max_repeat_share, self.overlap / s.max_overlap)
@@ -84,6 +85,36 @@ def section_heading(point: str) -> str:
     return f"## {title.rstrip('.:：。')}\n\n"
 
 
+class _Stream:
+    """What a streaming consumer is told: the heading at the start of every
+    attempt, and a reset whenever text it already received becomes void."""
+
+    def __init__(self, heading: str, on_delta, on_reset):
+        self.heading, self.on_delta, self.on_reset = heading, on_delta, on_reset
+
+    def begin(self, attempt: int) -> None:
+        if attempt > 1:
+            self.reset("regenerating")
+        if self.heading and self.on_delta:
+            self.on_delta(self.heading)
+
+    def retry(self, _attempt: int, error: Exception) -> None:
+        self.reset(f"retrying after: {error}")
+        if self.heading and self.on_delta:
+            self.on_delta(self.heading)
+
+    def reset(self, reason: str) -> None:
+        if self.on_reset:
+            self.on_reset(reason)
+
+
+def _attempt_config(config: GenerationConfig, attempt: int, max_tokens: int) -> GenerationConfig:
+    """A new seed per attempt and a little more temperature after a bad draft."""
+    temperature = None if attempt == 1 else min(1.2, (config.temperature or 0.7) + 0.15 * (attempt - 1))
+    return config.merged(max_tokens=max_tokens, seed=(config.seed or 0) + 7919 * attempt,
+                         temperature=temperature, prose=True)
+
+
 def write_section(
     lm: LM,
     messages: Messages,
@@ -104,31 +135,22 @@ def write_section(
     `on_reset(reason)` says when that text is void (a retried call or a new draft).
     """
     max_tokens = max(64, int(budget * settings.tokens_per_word * settings.headroom))
-    prefill = [{"role": "assistant", "content": heading}] if heading and lm.supports_prefill else []
+    heading = heading if lm.supports_prefill else ""
+    prefill = [{"role": "assistant", "content": heading}] if heading else []
+    stream = _Stream(heading, on_delta, on_reset)
     drafts: list[Draft] = []
     for attempt in range(1, settings.attempts + 1):
-        temperature = None if attempt == 1 else min(1.2, (config.temperature or 0.7) + 0.15 * (attempt - 1))
-        call = config.merged(max_tokens=max_tokens, seed=(config.seed or 0) + 7919 * attempt,
-                             temperature=temperature, prose=True)
-        if attempt > 1 and on_reset:
-            on_reset("regenerating")
-        if prefill and on_delta:
-            on_delta(heading)
-
-        def retried(_attempt, error, heading=heading if prefill else ""):
-            if on_reset:
-                on_reset(f"retrying after: {error}")
-            if heading and on_delta:
-                on_delta(heading)
-
-        completion = lm.complete(messages + prefill, call, on_delta=on_delta, on_retry=retried)
-        text = _finish(completion.text, completion, budget, settings, bool(prefill))
-        text = heading + text if prefill else text
-        draft = Draft(text, completion, attempt, repeated_ngram_share(text), overlap_with(text, earlier_text))
+        stream.begin(attempt)
+        call = _attempt_config(config, attempt, max_tokens)
+        completion = lm.complete(messages + prefill, call, on_delta=on_delta, on_retry=stream.retry)
+        body = _finish(completion.text, completion, budget, settings, bool(heading))
+        text = heading + body
+        draft = Draft(text, completion, attempt, repeated_ngram_share(text), overlap_with(text, earlier_text),
+                      empty=not body.strip())
         drafts.append(draft)
         if on_attempt:
             on_attempt(draft)
-        if text and draft.badness(settings) <= 1.0:
+        if not draft.empty and draft.badness(settings) <= 1.0:
             break
-    usable = [d for d in drafts if d.text] or drafts
+    usable = [d for d in drafts if not d.empty] or drafts
     return min(usable, key=lambda d: d.badness(settings)), drafts
