@@ -439,6 +439,19 @@ def test_empty_draft_after_the_heading_is_regenerated(tmp_path):
     assert record.words > 50  # the second draft's prose, not just the heading
 
 
+def test_draft_that_stops_far_short_is_redrawn(tmp_path):
+    def short_once(messages, n):
+        if "part 2 of" in last_user(messages) and n == 1:
+            return "The harbor was quiet at dawn, and the boats waited for the tide."
+        return None
+
+    lm = mock_lm(responder=lorem_responder(short_once))
+    result = AgentWrite(lm, WriteSettings(target_words=1200), []).run("A story about a harbor", tmp_path / "r")
+    record = result.sections[1]
+    assert record.calls == 2
+    assert record.words >= record.budget * 0.5
+
+
 def test_loop_in_every_draft_keeps_the_best(tmp_path):
     def always_loop(messages, n):
         if "part 2 of" in last_user(messages):
@@ -485,6 +498,20 @@ def test_unusable_plan_falls_back(tmp_path, attempts):
     assert len(result.sections) == len(result.plan.sections) >= 2
     assert read(tmp_path / "r" / "run.json")["status"] == "done"
     assert abs(result.words - 3000) <= 300
+
+
+@pytest.mark.parametrize("echo", [
+    " What this part covers - 300 words\nOutput only the numbered outline, nothing else.",
+    " What this part covers - 300 words",
+])
+def test_plan_that_copies_the_prompt_example_is_rejected(tmp_path, echo):
+    def copy_example(messages, n):
+        return echo if is_plan_call(messages) else None
+
+    lm = mock_lm(responder=lorem_responder(copy_example))
+    result = AgentWrite(lm, WriteSettings(target_words=800, plan_attempts=2)).run(INSTRUCTION, tmp_path / "r")
+    assert result.plan.source == "fallback"
+    assert all("what this part covers" not in s.point.lower() for s in result.plan.sections)
 
 
 def test_plan_accepted_on_second_attempt(tmp_path):

@@ -28,7 +28,7 @@ class GenerationConfig:
     repetition_penalty: float | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
-    # Forbid repeating any n-gram of tokens already in the context (0 = off).
+    # Forbid repeating any n-gram of tokens already in the context (0 or 1 = off).
     # Honoured by the embedded and hf backends; servers ignore it.
     no_repeat_ngram: int | None = None
     # Paragraphs only: no list markers or headings at line starts (embedded backend).

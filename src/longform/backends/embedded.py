@@ -119,7 +119,7 @@ class EmbeddedProvider:
 
     def _processors(self, config: GenerationConfig) -> list | None:
         ngram = DEFAULTS.no_repeat_ngram if config.no_repeat_ngram is None else config.no_repeat_ngram
-        processors = [NoRepeatNGram(ngram, self._continuations)] if ngram else []
+        processors = [NoRepeatNGram(ngram, self._continuations)] if ngram and ngram >= 2 else []  # <2: off
         if config.prose:
             processors.append(self._prose)
         return processors or None

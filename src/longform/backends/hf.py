@@ -30,13 +30,19 @@ class HFProvider:
 
         self.torch = torch
         extra = {"gguf_file": gguf_file} if gguf_file else {}
-        self.tokenizer = AutoTokenizer.from_pretrained(path, **extra)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path, **extra)
+        except OSError as exc:  # files missing or unreadable: the user's folder, not a bug
+            raise UsageError(f"hf backend: cannot load a tokenizer from {path}: {exc}") from None
         if not self.tokenizer.chat_template:
             raise UsageError(f"hf backend: {path} has no chat template in its tokenizer")
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **extra).to(device).eval()
+        try:
+            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **extra).to(device).eval()
+        except OSError as exc:  # e.g. config.json without weights
+            raise UsageError(f"hf backend: cannot load a model from {path}: {exc}") from None
         self.device = device
         self.batch_size = batch_size
         self.name = f"hf:{path}"
@@ -94,6 +100,11 @@ class HFProvider:
         ended = any(t in special for t in ids)
         count = next((i for i, t in enumerate(ids) if t in special), len(ids))
         text = self.tokenizer.decode(ids[:count], skip_special_tokens=True)
+        # transformers stops after the token that completes a stop string but keeps
+        # it; cut it off, as llama.cpp and OpenAI-compatible servers do
+        cuts = [i for i in (text.find(s) for s in config.stop if s) if i >= 0]
+        if cuts:
+            text, ended = text[: min(cuts)], True
         reason = "stop" if ended or count < config.max_tokens else "length"
         return Completion(text=text, finish_reason=reason, prompt_tokens=int(prompt_tokens),
                           completion_tokens=count, seconds=seconds)

@@ -58,10 +58,18 @@ class ProseOnly:
     """
 
     def __init__(self, vocabulary: list[str]):
-        self.line_ends = {i for i, t in enumerate(vocabulary) if t.endswith("\n")}
-        self.markers = [i for i, t in enumerate(vocabulary) if t.lstrip(" ")[:1] in LINE_MARKERS]
+        # "\n", "\n\n", "\n    " all end a line; a lone " " or "\t" after one keeps us at its start
+        self.line_ends = {i for i, t in enumerate(vocabulary) if t.rstrip(" \t").endswith("\n")}
+        self.blanks = {i for i, t in enumerate(vocabulary) if t and not t.strip(" \t")}
+        self.markers = [i for i, t in enumerate(vocabulary) if t.lstrip(" \t")[:1] in LINE_MARKERS]
+
+    def at_line_start(self, ids: list[int]) -> bool:
+        for token in reversed(ids[-8:]):
+            if token not in self.blanks:
+                return token in self.line_ends
+        return False
 
     def __call__(self, input_ids, scores):
-        if len(input_ids) and int(input_ids[-1]) in self.line_ends:
+        if self.at_line_start(input_ids[-8:].tolist()):
             scores[self.markers] = -math.inf
         return scores

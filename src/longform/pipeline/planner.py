@@ -86,7 +86,8 @@ def _model_sections(text: str, target_words: int, examples: set[str]) -> tuple[l
     """Parsed sections minus copies of the prompt's examples; word counts that
     are wildly off the target (a small model's guesses) are dropped so the budget
     is split evenly instead of in proportion to noise."""
-    sections = [s for s in parse_plan(text) if s.point.lower() not in examples]
+    # startswith: the parser may join an echoed example with the line after it
+    sections = [s for s in parse_plan(text) if not s.point.lower().startswith(tuple(examples))]
     for i, section in enumerate(sections, 1):
         section.index = i
     given = [s.words for s in sections if s.words]

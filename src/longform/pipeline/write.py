@@ -34,6 +34,7 @@ class SectionSettings:
     max_over: float = 1.15  # drafts longer than budget × max_over are cut at a sentence
     max_repeat_share: float = 0.25  # repeated 4-grams within a draft
     max_overlap: float = 0.4  # 4-grams shared with the text so far
+    min_share: float = 0.5  # a draft the model ended below budget × min_share is redrawn
     attempts: int = 3
     word_rule: str = "official"
 
@@ -46,9 +47,11 @@ class Draft:
     repeat_share: float
     overlap: float
     empty: bool = False  # nothing written beyond the heading
+    short: float = 0.0  # budget × min_share ÷ words (at most 2) when the model stopped early, else 0
 
     def badness(self, s: SectionSettings) -> float:
-        return max(self.repeat_share / s.max_repeat_share, self.overlap / s.max_overlap)
+        """Above 1 means redraw: looping, copying earlier text, or stopping far short."""
+        return max(self.repeat_share / s.max_repeat_share, self.overlap / s.max_overlap, self.short)
 
 
 def clean_section(text: str) -> str:
@@ -115,6 +118,16 @@ def _attempt_config(config: GenerationConfig, attempt: int, max_tokens: int) -> 
                          temperature=temperature, prose=True)
 
 
+def _draft(text: str, body: str, completion: Completion, attempt: int, earlier: str, budget: int,
+           s: SectionSettings) -> Draft:
+    words = count_words(body, s.word_rule)
+    stopped_short = completion.finish_reason == "stop" and words < budget * s.min_share
+    return Draft(text, completion, attempt, repeated_ngram_share(text), overlap_with(text, earlier),
+                 empty=not body.strip(),
+                 # capped: a short clean draft still beats a long loop when choosing the best
+                 short=min(2.0, budget * s.min_share / max(words, 1)) if stopped_short else 0.0)
+
+
 def write_section(
     lm: LM,
     messages: Messages,
@@ -145,8 +158,7 @@ def write_section(
         completion = lm.complete(messages + prefill, call, on_delta=on_delta, on_retry=stream.retry)
         body = _finish(completion.text, completion, budget, settings, bool(heading))
         text = heading + body
-        draft = Draft(text, completion, attempt, repeated_ngram_share(text), overlap_with(text, earlier_text),
-                      empty=not body.strip())
+        draft = _draft(text, body, completion, attempt, earlier_text, budget, settings)
         drafts.append(draft)
         if on_attempt:
             on_attempt(draft)
