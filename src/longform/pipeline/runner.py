@@ -33,7 +33,7 @@ DEFAULT_TARGET_WORDS = 2000
 class WriteSettings:
     target_words: int | None = None  # None: read from the instruction, else the default
     seed: int = 0
-    plan_attempts: int = 3
+    plan_attempts: int = 4
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     section: SectionSettings = field(default_factory=SectionSettings)
 
