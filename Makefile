@@ -8,7 +8,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # Nothing may be fetched from a model hub at run time.
 export HF_HUB_OFFLINE = 1
 DEMO_OUT ?= runs/demo
-DEMO_INSTRUCTION ?= Write a 2,500-word article about the history of lighthouses: how they were built, who kept them, and why many still stand today.
+DEMO_INSTRUCTION ?= Write a 3,000-word article about the history of lighthouses: how they were built, who kept them, and why many still stand today.
 
 .PHONY: demo test test-slow clean
 

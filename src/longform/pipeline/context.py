@@ -22,8 +22,15 @@ from .document import SectionRecord
 from .plan import Plan
 
 
+def spoken_length(words: int) -> int:
+    """A budget as a person would say it (416 → 400): small models copy odd numbers into the text."""
+    step = 50 if words >= 100 else 10
+    return max(step, round(words / step) * step)
+
+
 def section_request(instruction: str, plan: Plan, index: int, lang: str) -> str:
     section = plan.sections[index - 1]
+    words = spoken_length(section.words)
     if index == 1:
         return prompts.render(
             "section_first",
@@ -31,10 +38,10 @@ def section_request(instruction: str, plan: Plan, index: int, lang: str) -> str:
             instruction=instruction,
             plan=plan.as_numbered_text(with_words=False),  # small models echo counts
             point=section.point,
-            words=section.words,
+            words=words,
         )
     return prompts.render(
-        "section_next", lang=lang, index=index, total=len(plan.sections), point=section.point, words=section.words
+        "section_next", lang=lang, index=index, total=len(plan.sections), point=section.point, words=words
     )
 
 

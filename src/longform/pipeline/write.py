@@ -19,6 +19,12 @@ _CHATTER = re.compile(
     r"^\s*(sure|certainly|of course|here is|here's|okay|ok|great|好的|当然|以下是|下面是)\b.*?[:：!！.。]?\s*$",
     re.IGNORECASE,
 )
+_META = re.compile(
+    r"^\s*(here is|here's|below is)\b|\b(copy-paste|this (part|section|essay|article|outline|text) (will|is|follows)"
+    r"|in this (part|section)\b|part \d+ of\b|\d+ (words|sentences)\b|as an ai\b)"
+    r"|(以下是|这一部分将|本部分|\d+\s*字)",
+    re.IGNORECASE,
+)
 _TITLE_SPLIT = re.compile(r"\s*[:：]\s*|\s+[-–—]\s+")
 # "Part 2", "**Section 3:**", "第二部分": a bare label, not content
 _PART_LABEL = re.compile(
@@ -54,6 +60,15 @@ class Draft:
         return max(self.repeat_share / s.max_repeat_share, self.overlap / s.max_overlap, self.short)
 
 
+def drop_meta_paragraphs(text: str) -> str:
+    """Remove paragraphs in which the model talks about its task instead of
+    writing ("Here is a copy of the text:", "In this part we will…", "about
+    400 words"). Small models drift into this at the end of a long reply."""
+    paragraphs = re.split(r"(\n\s*\n)", text)
+    kept = [p for p in paragraphs[::2] if not _META.search(p)]
+    return "\n\n".join(p.strip("\n") for p in kept if p.strip())
+
+
 def clean_section(text: str) -> str:
     """Strip assistant chatter ("Sure, here is part 2:") and bare part labels
     from the start of a draft; they are not part of the document."""
@@ -68,6 +83,7 @@ def _finish(text: str, completion: Completion, budget: int, s: SectionSettings, 
     the text stays token-identical to what the model generated and the next
     call's prompt still extends this one (prefix cache)."""
     text = text.rstrip() if prefilled else clean_section(text)
+    text = drop_meta_paragraphs(text) if _META.search(text) else text
     if completion.finish_reason == "length":
         text = trim_to_sentence(text)
     if count_words(text, s.word_rule) > budget * s.max_over:

@@ -1,0 +1,48 @@
+"""Pure helpers of the section writer and the prompt layout."""
+
+import pytest
+
+from longform.pipeline.context import spoken_length
+from longform.pipeline.write import clean_section, drop_meta_paragraphs, section_heading
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("Para one.\n\nHere is a copy-paste version of the text:\n\nPara two.", "Para one.\n\nPara two."),
+    ("Para one.\n\nThis part will tell you about the harbor.\n\nEnd.", "Para one.\n\nEnd."),
+    ("In this section, we look back.\n\nThe tide rose.", "The tide rose."),
+    ("The keeper climbed.\n\nIt is about 400 words long, as asked.", "The keeper climbed."),
+    ("潮水上涨。\n\n以下是第二部分的内容：\n\n灯塔亮了。", "潮水上涨。\n\n灯塔亮了。"),
+])
+def test_meta_paragraphs_are_dropped(text, kept):
+    assert drop_meta_paragraphs(text) == kept
+
+
+def test_ordinary_prose_is_untouched():
+    text = "The lighthouse stood for a century.\n\nIts keepers wrote letters home every week."
+    assert drop_meta_paragraphs(text) == text
+
+
+@pytest.mark.parametrize("text, cleaned", [
+    ("Sure! Here is part 2:\n\nThe harbor woke.", "The harbor woke."),
+    ("**Part 3**\nThe harbor woke.", "The harbor woke."),
+    ("好的，以下是第二部分：\n潮水上涨。", "潮水上涨。"),
+    ("The harbor woke.", "The harbor woke."),
+])
+def test_chatter_and_bare_labels_are_stripped_from_the_start(text, cleaned):
+    assert clean_section(text) == cleaned
+
+
+@pytest.mark.parametrize("point, heading", [
+    ("The Early Days of Tea: From the 18th century on", "## The Early Days of Tea\n\n"),
+    ("Part 2: Trade routes", "## Trade routes\n\n"),
+    ("The building process - 300 words", "## The building process\n\n"),
+    ("Overview.", "## Overview\n\n"),
+    ("第一部分：背景介绍", "## 背景介绍\n\n"),
+])
+def test_section_heading(point, heading):
+    assert section_heading(point) == heading
+
+
+@pytest.mark.parametrize("words, spoken", [(416, 400), (375, 400), (1250, 1250), (90, 90), (7, 10), (30, 30)])
+def test_spoken_length_rounds_odd_budgets(words, spoken):
+    assert spoken_length(words) == spoken
