@@ -76,8 +76,12 @@ def trim_to_words(text: str, max_words: int, rule: str = "official") -> str:
     return "".join(kept).rstrip()
 
 
-def _tokens(text: str) -> list[str]:
-    """Lower-cased word tokens; CJK characters are tokens of their own."""
+def word_tokens(text: str) -> list[str]:
+    """Lower-cased word tokens; CJK characters are tokens of their own.
+
+    The tokenizer behind every repetition measure, public so that evaluation
+    metrics (distinct-n) count n-grams exactly as `repeated_ngram_share` does.
+    """
     return re.findall(r"[\u4e00-\u9fff]|[^\W_]+", text.lower())
 
 
@@ -86,7 +90,7 @@ def repeated_ngram_share(text: str, n: int = 4) -> float:
 
     Ordinary prose scores about 0.005-0.09; a small model stuck in a loop 0.3-0.9.
     """
-    tokens = _tokens(text)
+    tokens = word_tokens(text)
     total = len(tokens) - n + 1
     if total <= 0:
         return 0.0
@@ -104,7 +108,7 @@ def repeated_ngram_share(text: str, n: int = 4) -> float:
 def overlap_with(text: str, earlier: str, n: int = 4) -> float:
     """Share of `text`'s n-grams that already occur in `earlier` (restarts, copies)."""
     grams = lambda toks: {tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)}  # noqa: E731
-    mine = grams(_tokens(text))
+    mine = grams(word_tokens(text))
     if not mine:
         return 0.0
-    return len(mine & grams(_tokens(earlier))) / len(mine)
+    return len(mine & grams(word_tokens(earlier))) / len(mine)
