@@ -1,0 +1,135 @@
+"""PNG plots for evaluation reports: required vs output words, S_l per bucket, the Ruler curve.
+
+Figures are built as plain `matplotlib.figure.Figure` objects rendered by the Agg canvas, never through
+pyplot: nothing is registered in pyplot's global figure list (so nothing leaks in a long eval) and a
+user's interactive backend (a notebook) is left alone. matplotlib is imported inside the functions so
+that importing `longform.evals` stays cheap.
+
+Output words of 0 cannot be drawn on a log axis; they are drawn at `ZERO_FLOOR` and the plot says so.
+Plot text is plain ASCII (prompts become P1, P2, ...) because the default font has no CJK glyphs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ZERO_FLOOR = 1
+_COLOURS = {"en": "tab:blue", "zh": "tab:red"}
+
+
+def _new_figure(width: float = 6.4, height: float = 4.8) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save_png(fig: Any, path: Path) -> Path:
+    """Render to a temporary sibling, then rename: a killed run never leaves a half-written PNG."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        fig.clear()
+    return path
+
+
+def _floored(words: int) -> int:
+    return max(int(words), ZERO_FLOOR)
+
+
+def _identity_line(ax: Any, values: list[float]) -> None:
+    low, high = (min(values), max(values)) if values else (1, 10)
+    low, high = max(low / 2, ZERO_FLOOR), max(high * 2, 10)
+    ax.plot([low, high], [low, high], linestyle="--", color="grey", linewidth=1, label="output = required")
+
+
+def _note_zeros(fig: Any, zeros: int) -> None:
+    # Below the axes, where it can cover neither points (the floored ones sit at the bottom) nor the legend.
+    if zeros:
+        fig.text(0.01, 0.01, f"{zeros} empty output(s) drawn at {ZERO_FLOOR} word", fontsize=8,
+                 color="dimgrey")
+
+
+def length_scatter(rows: list[dict], path: Path, title: str = "") -> Path:
+    """Log-log scatter of required vs output words, one colour per language, with the y = x line."""
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    by_language: dict[str, list[tuple[int, int]]] = {}
+    for row in rows:
+        by_language.setdefault(str(row.get("language") or "unknown"), []).append(
+            (int(row["length"]), int(row.get("response_words") or 0)))
+    for language in sorted(by_language):
+        points = by_language[language]
+        ax.scatter([p[0] for p in points], [_floored(p[1]) for p in points], s=18, alpha=0.7,
+                   color=_COLOURS.get(language), label=f"{language} (n={len(points)})")
+    values = [v for pts in by_language.values() for p in pts for v in (p[0], _floored(p[1]))]
+    _identity_line(ax, values)
+    _note_zeros(fig, sum(1 for row in rows if not row.get("response_words")))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("required words")
+    ax.set_ylabel("output words")
+    ax.set_title(_ascii(title) or "Required vs output length")
+    ax.legend(fontsize=8, loc="upper left")
+    return _save_png(fig, path)
+
+
+def sl_by_bucket(by_bucket: dict[str, dict], path: Path, title: str = "") -> Path:
+    """Bar chart of mean S_l per required-length bucket; an empty bucket is a zero bar marked n=0."""
+    fig = _new_figure()
+    ax = fig.add_subplot()
+    labels = list(by_bucket)
+    heights = [by_bucket[label]["S_l"] or 0 for label in labels]
+    bars = ax.bar(labels, heights, color="tab:blue")
+    for bar, label in zip(bars, labels):
+        stats = by_bucket[label]
+        text = f"n={stats['count']}" + (f"\n{stats['S_l']:.1f}" if stats["S_l"] is not None else "")
+        ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",
+                    fontsize=8, xytext=(0, 2), textcoords="offset points")
+    ax.set_ylim(0, 115)  # S_l is at most 100; headroom for the labels
+    ax.set_xlabel("required length (words)")
+    ax.set_ylabel("mean S_l")
+    ax.set_title(_ascii(title) or "Length score by required length")
+    return _save_png(fig, path)
+
+
+def ruler_curve(summary: dict, path: Path) -> Path:
+    """Output vs required words, one line per prompt (P1, P2, ... as in ruler.md), log-log, y = x line."""
+    fig = _new_figure(7.5, 5.0)
+    ax = fig.add_subplot()
+    values: list[float] = []
+    for number, entry in enumerate(summary["prompts"], start=1):
+        xs = [p[0] for p in entry["points"]]
+        ys = [_floored(p[1]) for p in entry["points"]]
+        values += xs + ys
+        ax.plot(xs, ys, marker="o", markersize=3, linewidth=1, label=f"P{number}")
+    _identity_line(ax, values)
+    zeros = sum(1 for entry in summary["prompts"] for p in entry["points"] if not p[1])
+    _note_zeros(fig, zeros)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("required words")
+    ax.set_ylabel("output words")
+    ax.set_title(f"LongWrite-Ruler (max output {summary['max_words']} words)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return _save_png(fig, path)
+
+
+def _ascii(text: str) -> str:
+    # The default font lacks CJK glyphs; a title must not fill the log with missing-glyph warnings.
+    return " ".join(text.encode("ascii", "ignore").decode("ascii").split())
