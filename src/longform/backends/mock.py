@@ -37,7 +37,7 @@ _PLAN_WORDS = re.compile(
     r"\b(make|write|give|create|output|draft|list)\b[^.\n]{0,30}\b(outline|plan|headings)\b|(列|写).{0,6}(提纲|大纲|小标题)",
     re.IGNORECASE,
 )
-_WORDS_ASKED = re.compile(r"(\d[\d,]*)\s*(?:words|word|字)", re.IGNORECASE)
+_WORDS_ASKED = re.compile(r"(\d[\d,]*)\s*-?\s*(?:words|word|字)", re.IGNORECASE)
 
 
 def _rng(messages: Messages, seed: int | None) -> random.Random:

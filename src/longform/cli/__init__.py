@@ -18,11 +18,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import eval as eval_commands
     from . import write
 
     parser = _Parser(prog="longform", description="Make language models write ultra-long text.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     write.register(commands)
+    eval_commands.register(commands)
     return parser
 
 
@@ -34,5 +36,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"longform: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("longform: interrupted; finished work is saved (rerun with --resume)", file=sys.stderr)
+        print("longform: interrupted; finished work is saved (rerun the same command to continue; "
+              "for `write`, add --resume)", file=sys.stderr)
         return 130

@@ -1,0 +1,219 @@
+"""`longform eval`: LongBench-Write, LongWrite-Ruler, scoring and comparison.
+
+    longform eval longbench-write --data D/longbench_write.jsonl --out evals/run1 [--system single]
+    longform eval score --predictions evals/run1/predictions.jsonl --out evals/run1-judged --judge-backend openai:...
+    longform eval ruler --data D/longwrite_ruler.jsonl --out evals/ruler1
+    longform eval compare evals/run1 evals/run2
+
+Generation checkpoints every finished item, so rerunning a killed command with
+the same --out continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from ..text import WORD_RULES
+from .common import add_backend_options, backend_from_args, generation_from_args
+
+
+def register(commands) -> None:
+    p = commands.add_parser("eval", help="benchmarks: LongBench-Write, LongWrite-Ruler",
+                            description="Generate, score and compare benchmark runs.")
+    sub = p.add_subparsers(dest="eval_command", required=True, parser_class=type(p))
+
+    lb = sub.add_parser("longbench-write", help="generate, score and report LongBench-Write",
+                        description="Answer every item, score length (S_l) and, with a judge, quality (S_q).")
+    _generation_options(lb, "longbench_write.jsonl")
+    _judge_options(lb)
+    lb.set_defaults(handler=cmd_longbench)
+
+    sc = sub.add_parser("score", help="score an existing predictions.jsonl",
+                        description="Rows need prompt, length and response (type optional).")
+    sc.add_argument("--predictions", type=Path, required=True, help="JSONL file of predictions")
+    sc.add_argument("--out", type=Path, required=True, help="directory for report.json, report.md, plots")
+    sc.add_argument("--word-rule", choices=WORD_RULES, default="official")
+    sc.add_argument("--title", default="", help="name of this run in reports and comparisons")
+    sc.add_argument("--quiet", action="store_true", help="no progress lines")
+    _judge_options(sc)
+    sc.set_defaults(handler=cmd_score)
+
+    ru = sub.add_parser("ruler", help="LongWrite-Ruler: how long does the system really write?",
+                        description="Output length against required length, 1,000 to 30,000 words.")
+    _generation_options(ru, "longwrite_ruler.jsonl")
+    ru.set_defaults(handler=cmd_ruler)
+
+    co = sub.add_parser("compare", help="side-by-side table of finished runs")
+    co.add_argument("dirs", nargs="+", type=Path, help="directories holding report.json")
+    co.set_defaults(handler=cmd_compare)
+
+
+def _generation_options(p: argparse.ArgumentParser, data_name: str) -> None:
+    p.add_argument("--data", type=Path, required=True, help=f"benchmark JSONL file ({data_name})")
+    p.add_argument("--subset", choices=("all", "en", "zh"), default="all", help="items by prompt language")
+    p.add_argument("--limit", type=int, help="only the first N items (after --subset)")
+    p.add_argument("--out", type=Path, required=True, help="output directory; rerun with it to resume")
+    p.add_argument("--system", choices=("agentwrite", "single"), default="agentwrite",
+                   help="agentwrite: plan and write by sections; single: one model call per item")
+    p.add_argument("--single-max-tokens", type=int,
+                   help="max new tokens of a single call (default: what the window allows, or 8192)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--word-rule", choices=WORD_RULES, default="official")
+    p.add_argument("--title", default="", help="name of this run in reports and comparisons")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_options(p)
+
+
+def _judge_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("judge (quality score S_q; without it only S_l is reported)")
+    g.add_argument("--judge-backend", metavar="SPEC", help="backend spec of the judge, e.g. openai:URL#MODEL")
+    g.add_argument("--judge-base-url", help="server of an openai judge")
+    g.add_argument("--judge-model", help="model name of an openai judge")
+    g.add_argument("--judge-api-key-env", help="environment variable with the judge's API key")
+    g.add_argument("--judge-template", type=Path,
+                   help="judge prompt: the benchmark's judge.txt ($INST$/$RESPONSE$) or a Jinja file "
+                        "(default: built-in)")
+    g.add_argument("--judge-attempts", type=int, default=3, help="tries per item before it stays unscored")
+    g.add_argument("--judge-concurrency", type=int, help="parallel judge calls (default: --concurrency, or 1)")
+
+
+# ------------------------------------------------------------------ handlers
+
+
+def cmd_longbench(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
+    """`lm` / `judge_lm` replace the ones the options describe (tests, notebooks)."""
+    items = _items(args)
+    judge = _judge_setup(args, judge_lm)  # before generation: a bad judge option must not cost hours
+    rows, lm = _generate(args, items, lm)
+    title = args.title or f"LongBench-Write: {lm.name}, {args.system}"
+    return _score_and_report(args, rows, judge, title)
+
+
+def cmd_score(args: argparse.Namespace, judge_lm=None) -> int:
+    from ..evals.predictions import read_predictions
+
+    _check_out(args.out)
+    judge = _judge_setup(args, judge_lm)
+    rows = read_predictions(args.predictions)
+    if not rows:
+        raise UsageError(f"{args.predictions}: no predictions")
+    return _score_and_report(args, rows, judge, args.title or f"LongBench-Write: {args.predictions}")
+
+
+def cmd_ruler(args: argparse.Namespace, lm=None) -> int:
+    from ..evals.report import ruler_summary, write_ruler_report
+    from ..evals.scores import score_row
+
+    rows, lm = _generate(args, _items(args), lm)
+    scored = [score_row(row, args.word_rule) for row in rows]
+    summary = ruler_summary(scored)
+    paths = write_ruler_report(args.out, scored, summary)
+    print(f"LongWrite-Ruler ({lm.name}, {args.system}): longest output {summary['max_words']:,} words "
+          f"over {len(rows)} items", file=sys.stderr)
+    print(next(p for p in paths if p.name == "ruler.md"))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from ..evals.report import compare_reports
+
+    print(compare_reports(args.dirs), end="")
+    return 0
+
+
+# ------------------------------------------------------------------ steps
+
+
+def _items(args: argparse.Namespace):
+    """Options and --data checked before any backend loads: a typo fails in a
+    second, not after a model load."""
+    from ..evals.data import load_items
+
+    for name in ("limit", "concurrency", "single_max_tokens"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    _check_out(args.out)
+    return load_items(args.data, args.subset, args.limit)
+
+
+def _generate(args: argparse.Namespace, items, lm=None):
+    """Rows for `items` (read back or generated) and the LM that wrote them."""
+    from ..evals.generate import generate
+    from .eval_progress import item_progress
+
+    lm = lm or backend_from_args(args)
+    rows = generate(items, args.system, lm, args.out, concurrency=args.concurrency or 1, seed=args.seed,
+                    single_max_tokens=args.single_max_tokens, word_rule=args.word_rule,
+                    callbacks=item_progress(args.quiet), generation=generation_from_args(args))
+    return rows, lm
+
+
+def _judge_setup(args: argparse.Namespace, judge_lm=None):
+    """(judge LM, template), or None when no judge was asked for."""
+    from ..evals.judge import JudgeTemplate
+
+    for name in ("judge_attempts", "judge_concurrency"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if judge_lm is None and args.judge_backend is None:
+        if args.judge_template is not None:
+            raise UsageError("--judge-template needs --judge-backend")
+        return None
+    template = JudgeTemplate.load(args.judge_template)
+    return (judge_lm or judge_from_args(args)), template
+
+
+def judge_from_args(args: argparse.Namespace):
+    from ..backends import load_backend
+
+    spec = args.judge_backend
+    server = {"base_url": args.judge_base_url, "model": args.judge_model, "api_key_env": args.judge_api_key_env}
+    if not spec.startswith("openai"):
+        if any(server.values()):
+            raise UsageError("--judge-base-url, --judge-model and --judge-api-key-env need an openai judge backend")
+        server = {}
+    lm = load_backend(spec, **server)
+    check = getattr(lm.provider, "check", None)
+    if check is not None:
+        check()  # an unreachable judge should fail now, not after scoring starts
+    return lm
+
+
+def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: str) -> int:
+    from ..evals.judge import judge_rows
+    from ..evals.report import build_report, write_report
+    from ..evals.scores import score_row
+    from .eval_progress import JudgeLines
+
+    scored = [score_row(row, args.word_rule) for row in rows]
+    if judge is not None:
+        judge_lm, template = judge
+        scored = judge_rows(judge_lm, template, scored, attempts=args.judge_attempts,
+                            concurrency=args.judge_concurrency or getattr(args, "concurrency", None) or 1,
+                            on_done=JudgeLines(len(scored), args.quiet))
+    report = build_report(scored)
+    paths = write_report(args.out, scored, report, title=title)
+    print(summary_line(report), file=sys.stderr)
+    print(next(p for p in paths if p.name == "report.md"))
+    return 0
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory")
+
+
+def summary_line(report: dict) -> str:
+    o = report["overall"]
+    line = f"S_l {o['S_l']:.1f} over {o['count']} items"
+    if o.get("judged"):
+        line += f"; S_q {o['S_q']:.1f}, S {o['S']:.1f} ({o['judged']} judged"
+        line += f", {o['unscored']} unscored)" if o.get("unscored") else ")"
+    elif o.get("unscored"):
+        line += f"; judge: {o['unscored']} unscored"
+    return line

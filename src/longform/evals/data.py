@@ -1,0 +1,81 @@
+"""Benchmark items from LongBench-Write style JSONL files.
+
+Each line is `{"prompt": str, "length": int, "type": str}` (`type` optional).
+An item's `id` is its 0-based row index in the file, so it stays the same
+whatever subset or limit is chosen: predictions of a partial run line up with
+those of a full one. Any bad row stops loading with "FILE:LINE: ..." because a
+benchmark scored over silently skipped rows is not comparable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+from ..text import detect_language
+
+SUBSETS = ("all", "en", "zh")
+
+
+@dataclass
+class EvalItem:
+    id: int
+    prompt: str
+    type: str
+    length: int
+    language: str
+
+
+def load_items(path: str | Path, subset: str = "all", limit: int | None = None) -> list[EvalItem]:
+    """Items of `path` in file order: the `subset` (by prompt language), then the first `limit`."""
+    if subset not in SUBSETS:
+        raise UsageError(f"unknown subset {subset!r}: choose one of {', '.join(SUBSETS)}")
+    if limit is not None and limit < 1:
+        raise UsageError(f"limit must be at least 1, got {limit}")
+    path = Path(path)
+    items = [item for item in _read_items(path) if subset == "all" or item.language == subset]
+    if not items:
+        raise UsageError(f"{path}: no items" + ("" if subset == "all" else f" in subset {subset!r}"))
+    return items[:limit] if limit is not None else items
+
+
+def _read_items(path: Path) -> list[EvalItem]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a BOM is not part of the first row
+    except FileNotFoundError:
+        raise UsageError(f"data file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read data file {path}: {exc.__class__.__name__}: {exc}") from None
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():  # blank lines (a trailing newline, an editor's gap) are not rows
+            # ids count rows, not lines, so a blank line does not shift later ids
+            items.append(parse_item(line, len(items), f"{path}:{number}"))
+    return items
+
+
+def parse_item(line: str, index: int, where: str) -> EvalItem:
+    """One JSONL row → EvalItem; `where` ("FILE:LINE") prefixes every error."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(row, dict):
+        raise UsageError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    prompt = row.get("prompt")
+    if not isinstance(prompt, str):
+        raise UsageError(f"{where}: field 'prompt' " + ("is missing" if prompt is None else "must be a string"))
+    if not prompt.strip():
+        raise UsageError(f"{where}: field 'prompt' is empty")
+    length = row.get("length")
+    # bool is an int subclass; "1000" or 1000.0 would hint at a different producer, so we refuse them
+    if length is None:
+        raise UsageError(f"{where}: field 'length' is missing")
+    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+        raise UsageError(f"{where}: field 'length' must be a positive integer, got {length!r}")
+    kind = row.get("type", "unknown")
+    if not isinstance(kind, str):
+        raise UsageError(f"{where}: field 'type' must be a string, got {kind!r}")
+    return EvalItem(id=index, prompt=prompt, type=kind, length=length, language=detect_language(prompt))

@@ -1,0 +1,191 @@
+"""Responses for benchmark items, checkpointed in out_dir/predictions.jsonl.
+
+Two systems: "single" asks the model once with the prompt as the only user
+message (what LongBench-Write measures for plain chat models); "agentwrite"
+plans and writes section by section, each item in out_dir/runs/<id>/.
+
+Resumable at two levels: items already in predictions.jsonl are skipped, and an
+agentwrite item killed mid-document continues from its last finished section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from ..backends import LM, GenerationConfig
+from ..errors import UsageError
+from ..io import read_json
+from ..pipeline.events import Callbacks
+from ..text import count_words
+from .data import EvalItem
+from .predictions import append_prediction, read_predictions, repair
+
+SYSTEMS = ("single", "agentwrite")
+# Servers rarely report their window; 8192 fits every current chat model's output limit
+# while being far above the ≈2,000 words plain models stop at.
+DEFAULT_SINGLE_MAX_TOKENS = 8192
+WINDOW_MARGIN = 16  # tokens kept free beside the prompt (template framing the count may miss)
+
+
+class EvalCallbacks:
+    """Hooks for progress over items; every hook is a no-op by default. Hooks may
+    be called from worker threads when items run concurrently."""
+
+    def on_start(self, total: int, done: int) -> None:
+        """`total` items, of which `done` were finished by an earlier run."""
+
+    def on_item_start(self, item: EvalItem) -> None: ...
+
+    def on_item_words(self, item: EvalItem, words: int) -> None:
+        """Words of `item` written so far (agentwrite: after each section)."""
+
+    def on_item_done(self, item: EvalItem, row: dict) -> None: ...
+
+    def on_end(self) -> None: ...
+
+
+class _SectionWords(Callbacks):
+    """Turns an AgentWrite run's section events into item progress."""
+
+    def __init__(self, item: EvalItem, events: list[EvalCallbacks]):
+        self.item, self.events, self.words = item, events, 0
+
+    def on_section_end(self, record) -> None:
+        self.words += record.words
+        for cb in self.events:
+            cb.on_item_words(self.item, self.words)
+
+
+def generate(items: list[EvalItem], system: str, lm: LM, out_dir: str | Path, *, concurrency: int = 1,
+             seed: int = 0, single_max_tokens: int | None = None, word_rule: str = "official",
+             callbacks: Iterable[EvalCallbacks] | None = None,
+             generation: GenerationConfig | None = None) -> list[dict]:
+    """Prediction rows for `items`, in item order; finished ones are read back, the rest generated."""
+    if system not in SYSTEMS:
+        raise UsageError(f"unknown system {system!r}: choose one of {', '.join(SYSTEMS)}")
+    if concurrency < 1:
+        raise UsageError(f"concurrency must be at least 1, got {concurrency}")
+    if single_max_tokens is not None and single_max_tokens < 1:
+        raise UsageError(f"single_max_tokens must be at least 1, got {single_max_tokens}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "predictions.jsonl"
+    done = finished_rows(path, items, system)
+    events = list(callbacks or [])
+    pending = [item for item in items if item.id not in done]
+    for cb in events:
+        cb.on_start(len(items), len(items) - len(pending))
+    writer = _ItemWriter(lm, system, out, seed, single_max_tokens, word_rule, generation or GenerationConfig())
+
+    def one(item: EvalItem) -> dict:
+        for cb in events:
+            cb.on_item_start(item)
+        row = writer.run(item, events)
+        append_prediction(path, row)  # the checkpoint: durable before the item counts as done
+        for cb in events:
+            cb.on_item_done(item, row)
+        return row
+
+    # One llama.cpp context serves one call at a time: more workers would only interleave runs.
+    workers = min(concurrency, max(1, getattr(lm.provider, "max_concurrency", 1)), max(1, len(pending)))
+    if workers == 1:
+        for item in pending:
+            done[item.id] = one(item)
+    else:
+        _run_pool(one, pending, workers, done)
+    for cb in events:
+        cb.on_end()
+    return [done[item.id] for item in items]
+
+
+def _run_pool(one, pending: list[EvalItem], workers: int, done: dict[int, dict]) -> None:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval") as pool:
+        futures = {pool.submit(one, item): item for item in pending}
+        try:
+            for future in as_completed(futures):
+                done[futures[future].id] = future.result()
+        except BaseException:
+            # Stop queued items; those in flight finish and are saved before the error surfaces.
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def finished_rows(path: Path, items: list[EvalItem], system: str) -> dict[int, dict]:
+    """Rows of an earlier run of these items, by id, after removing a torn last line.
+
+    Refuses a file written for other prompts or another system: mixing them would
+    produce a report that describes neither run.
+    """
+    if not path.exists():
+        return {}
+    repair(path)
+    by_id = {item.id: item for item in items}
+    rows: dict[int, dict] = {}
+    for number, row in enumerate(read_predictions(path, on_torn=None), start=1):
+        item_id = row.get("id")
+        if not isinstance(item_id, int):
+            raise UsageError(f"{path}: row {number} has no 'id'; not written by `longform eval`, use another --out")
+        if row.get("system") != system:
+            raise UsageError(f"{path}: holds {row.get('system')!r} predictions, not {system!r}; use another --out")
+        item = by_id.get(item_id)
+        if item is None:
+            continue  # an item outside this --subset/--limit: kept in the file, not in this run
+        if row["prompt"] != item.prompt:
+            raise UsageError(f"{path}: row {number} (id {item_id}) has a different prompt than the data; "
+                             "use another --out")
+        rows.setdefault(item_id, row)
+    return rows
+
+
+class _ItemWriter:
+    """Produces one item's prediction row with the chosen system."""
+
+    def __init__(self, lm: LM, system: str, out: Path, seed: int, single_max_tokens: int | None,
+                 word_rule: str, generation: GenerationConfig):
+        self.lm, self.system, self.out, self.seed = lm, system, out, seed
+        self.single_max_tokens, self.word_rule, self.generation = single_max_tokens, word_rule, generation
+
+    def run(self, item: EvalItem, events: list[EvalCallbacks]) -> dict:
+        if self.system == "single":
+            text, tokens, seconds = self._single(item)
+        else:
+            text, tokens, seconds = self._agentwrite(item, events)
+        return {"id": item.id, "prompt": item.prompt, "type": item.type, "length": item.length,
+                "language": item.language, "system": self.system, "response": text,
+                "response_words": count_words(text, self.word_rule), "seconds": round(seconds, 3),
+                "completion_tokens": tokens}
+
+    def _single(self, item: EvalItem) -> tuple[str, int, float]:
+        messages = [{"role": "user", "content": item.prompt}]
+        # Per-item seeds: reproducible, yet items do not share one random stream.
+        config = self.generation.merged(max_tokens=self.max_tokens(messages), seed=self.seed * 100_003 + item.id)
+        completion = self.lm.complete(messages, config)
+        return completion.text.strip(), completion.completion_tokens, completion.seconds
+
+    def max_tokens(self, messages: list[dict]) -> int:
+        """--single-max-tokens or the default, capped by what the window leaves beside the prompt."""
+        wanted = self.single_max_tokens or DEFAULT_SINGLE_MAX_TOKENS
+        window = self.lm.context_window
+        if window is None:
+            return wanted
+        room = window - self.lm.count_tokens(messages) - WINDOW_MARGIN
+        # A window the prompt fills is the backend's error to report, with its own numbers.
+        return max(1, room if self.single_max_tokens is None else min(wanted, room))
+
+    def _agentwrite(self, item: EvalItem, events: list[EvalCallbacks]) -> tuple[str, int, float]:
+        from ..pipeline.runner import AgentWrite, WriteSettings
+        from ..pipeline.write import SectionSettings
+
+        settings = WriteSettings(target_words=item.length, seed=self.seed, generation=self.generation,
+                                 section=dataclasses.replace(SectionSettings(), word_rule=self.word_rule))
+        result = AgentWrite(self.lm, settings, [_SectionWords(item, events)]).run(
+            item.prompt, self.out / "runs" / str(item.id), resume=True)
+        # The trace spans every process that worked on this document, so tokens and
+        # seconds stay right for a document resumed after a kill.
+        trace = result.path / "trace.json"
+        totals = read_json(trace).get("totals", {}) if trace.exists() else {}
+        return result.text, int(totals.get("completion_tokens", 0)), float(totals.get("seconds", result.seconds))
