@@ -79,10 +79,7 @@ def length_scatter(rows: list[dict], path: Path, title: str = "") -> Path:
     values = [v for pts in by_language.values() for p in pts for v in (p[0], _floored(p[1]))]
     _identity_line(ax, values)
     _note_zeros(fig, sum(1 for row in rows if not row.get("response_words")))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("required words")
-    ax.set_ylabel("output words")
+    _log_axes(ax)
     ax.set_title(_ascii(title) or "Required vs output length")
     ax.legend(fontsize=8, loc="upper left")
     return _save_png(fig, path)
@@ -120,10 +117,7 @@ def ruler_curve(summary: dict, path: Path) -> Path:
     _identity_line(ax, values)
     zeros = sum(1 for entry in summary["prompts"] for p in entry["points"] if not p[1])
     _note_zeros(fig, zeros)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("required words")
-    ax.set_ylabel("output words")
+    _log_axes(ax)
     ax.set_title(f"LongWrite-Ruler (max output {summary['max_words']} words)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
@@ -133,3 +127,17 @@ def ruler_curve(summary: dict, path: Path) -> Path:
 def _ascii(text: str) -> str:
     # The default font lacks CJK glyphs; a title must not fill the log with missing-glyph warnings.
     return " ".join(text.encode("ascii", "ignore").decode("ascii").split())
+
+
+def _log_axes(ax) -> None:
+    """Log-log word axes labelled in plain numbers (1,000 rather than 10^3);
+    minor ticks stay unlabelled so short ranges don't print overlapping labels."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+        axis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("required words")
+    ax.set_ylabel("output words")
