@@ -11,10 +11,10 @@ Plot text is plain ASCII (prompts become P1, P2, ...) because the default font h
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..io import atomic_write
 
 ZERO_FLOOR = 1
 _COLOURS = {"en": "tab:blue", "zh": "tab:red"}
@@ -30,18 +30,9 @@ def _new_figure(width: float = 6.4, height: float = 4.8) -> Any:
 
 
 def _save_png(fig: Any, path: Path) -> Path:
-    """Render to a temporary sibling, then rename: a killed run never leaves a half-written PNG."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Rendered atomically: a killed run never leaves a half-written PNG."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
     finally:
         fig.clear()
     return path
