@@ -33,9 +33,9 @@ def _coerce(value: str):
 
 
 def parse_spec(spec: str) -> tuple[str, str, dict]:
-    """'kind:target?k=v' → (kind, target, options)."""
-    kind, _, rest = spec.partition(":")
-    target, _, query = rest.partition("?")
+    """'kind:target?k=v' or 'kind?k=v' → (kind, target, options)."""
+    head, _, query = spec.partition("?")
+    kind, _, target = head.partition(":")
     options = {k: _coerce(v) for k, v in parse_qsl(query)}
     return kind.strip().lower(), target, options
 
