@@ -149,7 +149,7 @@ class AgentWrite:
         if window is None:
             return None
         s = self.settings.section
-        return window - int(section_words * s.tokens_per_word * s.headroom) - 16
+        return window - s.max_tokens(section_words) - 16
 
     def _record(self, run_dir: RunDir, stage: str, section: int | None, attempt: int, c) -> None:
         record = CallRecord(stage, section, attempt, c.prompt_tokens, c.cached_tokens,

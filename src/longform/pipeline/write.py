@@ -41,6 +41,10 @@ class SectionSettings:
     max_repeat_share: float = 0.25  # repeated 4-grams within a draft
     max_overlap: float = 0.4  # 4-grams shared with the text so far
     min_share: float = 0.5  # a draft the model ended below budget × min_share is redrawn
+
+    def max_tokens(self, budget: int) -> int:
+        """The token limit of one draft of a `budget`-word section."""
+        return max(64, int(budget * self.tokens_per_word * self.headroom))
     attempts: int = 3
     word_rule: str = "official"
 
@@ -163,7 +167,7 @@ def write_section(
     trace); `on_delta` receives streamed text of the current attempt and
     `on_reset(reason)` says when that text is void (a retried call or a new draft).
     """
-    max_tokens = max(64, int(budget * settings.tokens_per_word * settings.headroom))
+    max_tokens = settings.max_tokens(budget)
     heading = heading if lm.supports_prefill else ""
     prefill = [{"role": "assistant", "content": heading}] if heading else []
     stream = _Stream(heading, on_delta, on_reset)
