@@ -514,6 +514,19 @@ def test_plan_that_copies_the_prompt_example_is_rejected(tmp_path, echo):
     assert all("what this part covers" not in s.point.lower() for s in result.plan.sections)
 
 
+def test_plan_with_far_too_many_sections_is_rejected(tmp_path):
+    def rambling(messages, n):
+        if is_plan_call(messages):
+            return " " + "\n".join(f"{i}. A point about harbors number {i}" for i in range(1, 27))
+        return None
+
+    lm = mock_lm(responder=lorem_responder(rambling))
+    result = AgentWrite(lm, WriteSettings(target_words=200, plan_attempts=2)).run(INSTRUCTION, tmp_path / "r")
+    assert result.plan.source == "fallback"
+    assert len(result.plan.sections) == 1
+    assert not result.sections[0].text.startswith("## ")  # a one-section piece has no heading
+
+
 def test_plan_accepted_on_second_attempt(tmp_path):
     plan_calls = []
 

@@ -76,9 +76,11 @@ def make_plan(
 
 
 def _acceptable(sections: list[Section], target_words: int, asked: int) -> bool:
-    """Usable, at least half the sections asked for, and points that are
-    headings, not paragraphs of prose."""
-    return (plan_is_usable(sections, target_words) and len(sections) >= (asked + 1) // 2
+    """Usable, between half and twice the sections asked for (a 200-word text
+    split 26 ways is a model rambling, not a plan), and points that are headings,
+    not paragraphs of prose."""
+    return (plan_is_usable(sections, target_words)
+            and (asked + 1) // 2 <= len(sections) <= max(2 * asked, asked + 2)
             and all(len(s.point.split()) <= MAX_POINT_WORDS for s in sections))
 
 

@@ -120,7 +120,7 @@ class AgentWrite:
         self.events.on_section_start(section)
         messages = full_conversation(meta.instruction, plan, done, meta.language)
         messages, dropped = fit_window(messages, self.lm.count_tokens, self._prompt_budget(section.words))
-        best, drafts = self._write(run_dir, meta, section, messages, join_sections(done))
+        best, drafts = self._write(run_dir, meta, section, messages, join_sections(done), len(plan.sections))
         record = SectionRecord(
             index=index, point=section.point, budget=section.words, text=best.text,
             words=count_words(best.text, meta.word_rule), calls=len(drafts),
@@ -133,12 +133,13 @@ class AgentWrite:
         self.events.on_section_end(record)
         return record
 
-    def _write(self, run_dir: RunDir, meta: RunMeta, section, messages, earlier: str):
-        """Drafts of one section, each call traced and streamed to the callbacks."""
+    def _write(self, run_dir: RunDir, meta: RunMeta, section, messages, earlier: str, sections: int):
+        """Drafts of one section, each call traced and streamed to the callbacks.
+        A one-section piece (an email, a short post) gets no heading."""
         config = self.settings.generation.merged(seed=meta.seed * 100_003 + section.index * 1_000)
         return write_section(
             self.lm, messages, section.words, earlier, config, self.settings.section,
-            heading=section_heading(section.point),
+            heading=section_heading(section.point) if sections > 1 else "",
             on_attempt=lambda d: self._record(run_dir, "section", section.index, d.attempt, d.completion),
             on_delta=lambda text: self.events.on_section_delta(section, text),
             on_reset=lambda reason: self.events.on_section_reset(section, reason),
