@@ -46,3 +46,12 @@ def test_section_heading(point, heading):
 @pytest.mark.parametrize("words, spoken", [(416, 400), (375, 400), (1250, 1250), (90, 90), (7, 10), (30, 30)])
 def test_spoken_length_rounds_odd_budgets(words, spoken):
     assert spoken_length(words) == spoken
+
+
+def test_chinese_sections_get_the_token_rate_of_characters():
+    from longform.pipeline.write import SectionSettings
+
+    s = SectionSettings()
+    assert s.for_language("en") is s
+    assert s.for_language("zh").max_tokens(200) == int(200 * s.tokens_per_cjk * s.headroom)
+    assert s.for_language("zh").max_tokens(200) > s.max_tokens(200)

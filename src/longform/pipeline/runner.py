@@ -119,8 +119,10 @@ class AgentWrite:
         section = plan.sections[index - 1]
         self.events.on_section_start(section)
         messages = full_conversation(meta.instruction, plan, done, meta.language)
-        messages, dropped = fit_window(messages, self.lm.count_tokens, self._prompt_budget(section.words))
-        best, drafts = self._write(run_dir, meta, section, messages, join_sections(done), len(plan.sections))
+        settings = self.settings.section.for_language(meta.language)
+        messages, dropped = fit_window(messages, self.lm.count_tokens, self._prompt_budget(settings, section.words))
+        best, drafts = self._write(run_dir, meta, settings, section, messages, join_sections(done),
+                                   len(plan.sections))
         record = SectionRecord(
             index=index, point=section.point, budget=section.words, text=best.text,
             words=count_words(best.text, meta.word_rule), calls=len(drafts),
@@ -133,24 +135,22 @@ class AgentWrite:
         self.events.on_section_end(record)
         return record
 
-    def _write(self, run_dir: RunDir, meta: RunMeta, section, messages, earlier: str, sections: int):
+    def _write(self, run_dir: RunDir, meta: RunMeta, settings: SectionSettings, section, messages, earlier: str,
+               sections: int):
         """Drafts of one section, each call traced and streamed to the callbacks.
         A one-section piece (an email, a short post) gets no heading."""
         config = self.settings.generation.merged(seed=meta.seed * 100_003 + section.index * 1_000)
         return write_section(
-            self.lm, messages, section.words, earlier, config, self.settings.section,
+            self.lm, messages, section.words, earlier, config, settings,
             heading=section_heading(section.point) if sections > 1 else "",
             on_attempt=lambda d: self._record(run_dir, "section", section.index, d.attempt, d.completion),
             on_delta=lambda text: self.events.on_section_delta(section, text),
             on_reset=lambda reason: self.events.on_section_reset(section, reason),
         )
 
-    def _prompt_budget(self, section_words: int) -> int | None:
+    def _prompt_budget(self, settings: SectionSettings, section_words: int) -> int | None:
         window = self.lm.context_window
-        if window is None:
-            return None
-        s = self.settings.section
-        return window - s.max_tokens(section_words) - 16
+        return None if window is None else window - settings.max_tokens(section_words) - 16
 
     def _record(self, run_dir: RunDir, stage: str, section: int | None, attempt: int, c) -> None:
         record = CallRecord(stage, section, attempt, c.prompt_tokens, c.cached_tokens,

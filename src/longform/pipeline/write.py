@@ -8,6 +8,7 @@ little more temperature; the best of the drafts is kept.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -35,12 +36,17 @@ _PART_LABEL = re.compile(
 
 @dataclass
 class SectionSettings:
-    tokens_per_word: float = 1.4  # SmolLM2's tokenizer: ≈1.3 per English word
+    tokens_per_word: float = 1.4  # SmolLM2's tokenizer: ≈1.1-1.3 per English word
+    tokens_per_cjk: float = 2.4  # …and ≈2 per Chinese character (byte-level BPE)
     headroom: float = 1.2  # max_tokens = budget × tokens_per_word × headroom
     max_over: float = 1.15  # drafts longer than budget × max_over are cut at a sentence
     max_repeat_share: float = 0.25  # repeated 4-grams within a draft
     max_overlap: float = 0.4  # 4-grams shared with the text so far
     min_share: float = 0.5  # a draft the model ended below budget × min_share is redrawn
+
+    def for_language(self, language: str) -> "SectionSettings":
+        """These settings with the token rate of `language` ("zh" counts characters)."""
+        return dataclasses.replace(self, tokens_per_word=self.tokens_per_cjk) if language == "zh" else self
 
     def max_tokens(self, budget: int) -> int:
         """The token limit of one draft of a `budget`-word section."""
