@@ -57,6 +57,32 @@ def test_limit_applies_after_the_subset():
     assert len(load_items(FULL, limit=10_000)) == 120
 
 
+def test_spread_order_samples_every_bucket_and_language_early():
+    from longform.evals.scores import bucket_of
+
+    spread = load_items(FULL, order="spread")
+    assert sorted(i.id for i in spread) == list(range(120))  # a permutation, ids unchanged
+    groups = {(bucket_of(i.length), i.language) for i in spread}
+    assert len(groups) == 8
+    # the first 8 items are one of each group; a 24-item limit holds 3 of each
+    assert {(bucket_of(i.length), i.language) for i in spread[:8]} == groups
+    first = load_items(FULL, limit=24, order="spread")
+    assert first == spread[:24]
+    counts = {g: sum((bucket_of(i.length), i.language) == g for i in first) for g in groups}
+    assert set(counts.values()) == {3}
+    # within a group the file order is kept
+    zh_long = [i.id for i in spread if (bucket_of(i.length), i.language) == ("[4000,20000]", "zh")]
+    assert zh_long == sorted(zh_long)
+
+
+def test_ruler_spreads_by_exact_length():
+    from longform.evals.data import by_length
+
+    ruler = load_items(DATA / "longwrite_ruler.jsonl", "en", limit=6, order="spread", group=by_length)
+    assert [i.length for i in ruler] == [1000, 2000, 5000, 10000, 20000, 30000]
+    assert {i.language for i in ruler} == {"en"}
+
+
 def test_english_file_and_ruler_file():
     en_file = load_items(DATA / "longbench_write_en.jsonl")
     assert len(en_file) == 60
@@ -117,6 +143,7 @@ def test_bom_is_ignored(tmp_path):
     (lambda p: load_items(p.parent / "nope.jsonl"), "does not exist"),
     (lambda p: load_items(p, subset="fr"), "unknown subset 'fr'"),
     (lambda p: load_items(p, limit=0), "limit must be at least 1"),
+    (lambda p: load_items(p, order="random"), "unknown order 'random'"),
     (lambda p: load_items(p, subset="zh"), "no items in subset 'zh'"),
 ])
 def test_usage_errors(tmp_path, call, message):

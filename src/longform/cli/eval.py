@@ -54,7 +54,10 @@ def register(commands) -> None:
 def _generation_options(p: argparse.ArgumentParser, data_name: str) -> None:
     p.add_argument("--data", type=Path, required=True, help=f"benchmark JSONL file ({data_name})")
     p.add_argument("--subset", choices=("all", "en", "zh"), default="all", help="items by prompt language")
-    p.add_argument("--limit", type=int, help="only the first N items (after --subset)")
+    p.add_argument("--limit", type=int, help="only the first N items (after --subset and --order)")
+    p.add_argument("--order", choices=("file", "spread"), default="file",
+                   help="file: rows in file order; spread: interleave length buckets and languages, "
+                        "so a --limit or an early stop still samples every bucket")
     p.add_argument("--out", type=Path, required=True, help="output directory; rerun with it to resume")
     p.add_argument("--system", choices=("agentwrite", "single"), default="agentwrite",
                    help="agentwrite: plan and write by sections; single: one model call per item")
@@ -107,7 +110,9 @@ def cmd_ruler(args: argparse.Namespace, lm=None) -> int:
     from ..evals.report import ruler_summary, write_ruler_report
     from ..evals.scores import score_row
 
-    rows, lm = _generate(args, _items(args), lm)
+    from ..evals.data import by_length
+
+    rows, lm = _generate(args, _items(args, by_length), lm)
     scored = [score_row(row, args.word_rule) for row in rows]
     summary = ruler_summary(scored)
     paths = write_ruler_report(args.out, scored, summary)
@@ -127,7 +132,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ steps
 
 
-def _items(args: argparse.Namespace):
+def _items(args: argparse.Namespace, group=None):
     """Options and --data checked before any backend loads: a typo fails in a
     second, not after a model load."""
     from ..evals.data import load_items
@@ -137,7 +142,7 @@ def _items(args: argparse.Namespace):
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     _check_out(args.out)
-    return load_items(args.data, args.subset, args.limit)
+    return load_items(args.data, args.subset, args.limit, args.order, group)
 
 
 def _generate(args: argparse.Namespace, items, lm=None):

@@ -10,6 +10,7 @@ benchmark scored over silently skipped rows is not comparable.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ..errors import UsageError
 from ..text import detect_language
 
 SUBSETS = ("all", "en", "zh")
+ORDERS = ("file", "spread")
 
 
 @dataclass
@@ -28,17 +30,48 @@ class EvalItem:
     language: str
 
 
-def load_items(path: str | Path, subset: str = "all", limit: int | None = None) -> list[EvalItem]:
-    """Items of `path` in file order: the `subset` (by prompt language), then the first `limit`."""
+def load_items(path: str | Path, subset: str = "all", limit: int | None = None,
+               order: str = "file", group: Callable[[EvalItem], Hashable] | None = None) -> list[EvalItem]:
+    """Items of `path`: the `subset` (by prompt language), put in `order`, then the first `limit`.
+
+    "spread" interleaves length buckets and languages, so any prefix of the run
+    (a --limit, or a run stopped early) samples the whole benchmark instead of
+    only its first rows. `group` names the strata (default: length bucket and
+    language; the Ruler, with six lengths, spreads by exact length).
+    """
     if subset not in SUBSETS:
         raise UsageError(f"unknown subset {subset!r}: choose one of {', '.join(SUBSETS)}")
+    if order not in ORDERS:
+        raise UsageError(f"unknown order {order!r}: choose one of {', '.join(ORDERS)}")
     if limit is not None and limit < 1:
         raise UsageError(f"limit must be at least 1, got {limit}")
     path = Path(path)
     items = [item for item in _read_items(path) if subset == "all" or item.language == subset]
     if not items:
         raise UsageError(f"{path}: no items" + ("" if subset == "all" else f" in subset {subset!r}"))
+    if order == "spread":
+        items = spread(items, group)
     return items[:limit] if limit is not None else items
+
+
+def by_bucket(item: EvalItem) -> tuple[str, str]:
+    from .scores import bucket_of
+
+    return bucket_of(item.length), item.language
+
+
+def by_length(item: EvalItem) -> tuple[int, str]:
+    return item.length, item.language
+
+
+def spread(items: list[EvalItem], group: Callable[[EvalItem], Hashable] | None = None) -> list[EvalItem]:
+    """Round-robin over groups (default: length bucket and language), each group in file order."""
+    groups: dict[Hashable, list[EvalItem]] = {}
+    for item in items:
+        groups.setdefault((group or by_bucket)(item), []).append(item)
+    queues = [groups[key] for key in sorted(groups)]
+    longest = max(len(queue) for queue in queues)
+    return [queue[i] for i in range(longest) for queue in queues if i < len(queue)]
 
 
 def _read_items(path: Path) -> list[EvalItem]:
