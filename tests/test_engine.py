@@ -118,10 +118,11 @@ def test_artifacts(basic_run):
     sections = [read(out / "sections" / f"{i:03d}.json") for i in range(1, n + 1)]
     for i, (record, point) in enumerate(zip(sections, plan["sections"]), 1):
         assert record["index"] == i
-        assert record["point"] == point["point"] and record["budget"] == point["words"]
+        assert record["point"] == point["point"]
         assert record["words"] == count_words(record["text"])
         assert record["text"].startswith("## ")  # the prefilled heading is part of the section
-        assert record["calls"] == 1 and record["finish_reason"] == "stop"
+        assert record["calls"] >= 1 and record["finish_reason"] == "stop"
+    assert sections[0]["budget"] == plan["sections"][0]["words"]  # later budgets absorb earlier misses
 
     document = (out / "document.md").read_text(encoding="utf-8")
     assert document == "\n\n".join(r["text"].strip() for r in sections) + "\n"
@@ -129,12 +130,12 @@ def test_artifacts(basic_run):
     assert result.document == out / "document.md" and result.path == out
     assert len(result.sections) == n
 
-    # total words near the target: the mock writes each budget, plus the headings
+    # the length controller lands the document on the target
     total = count_words(document)
     assert total == result.words
-    assert abs(total - 3000) <= 0.1 * 3000
+    assert abs(total - 3000) <= 0.05 * 3000
     for record in sections:
-        assert abs(record["words"] - record["budget"]) <= 0.15 * record["budget"]
+        assert abs(record["words"] - record["budget"]) <= 0.1 * record["budget"]
 
 
 def test_trace(basic_run):
@@ -142,9 +143,11 @@ def test_trace(basic_run):
     trace = read(out / "trace.json")
     calls, totals = trace["calls"], trace["totals"]
     n = len(result.plan.sections)
-    assert len(calls) == len(lm.provider.calls) == n + 1  # one plan call, one call per section
-    assert [c["stage"] for c in calls] == ["plan"] + ["section"] * n
-    assert [c["section"] for c in calls] == [None, *range(1, n + 1)]
+    assert len(calls) == len(lm.provider.calls) >= n + 1  # one plan call, then each section's calls
+    assert calls[0]["stage"] == "plan" and {c["stage"] for c in calls[1:]} == {"section"}
+    sections = [c["section"] for c in calls[1:]]
+    assert sections == sorted(sections) and set(sections) == set(range(1, n + 1))
+    assert [sections.count(i) for i in range(1, n + 1)] == [r.calls for r in result.sections]
     assert totals["calls"] == len(calls)
     assert totals["retries"] == sum(c["retries"] for c in calls) == 0
     for key in ("prompt_tokens", "cached_tokens", "completion_tokens"):
@@ -158,37 +161,34 @@ def test_trace(basic_run):
 
 
 def test_every_call_extends_the_previous_one(basic_run):
+    """Continuous layout: one growing reply, so each prompt is the previous prompt
+    plus the text written since (and the next heading)."""
     _, lm, _, result = basic_run
     plan_call, *section_calls = lm.provider.calls
     assert is_plan_call(plan_call)
-    assert len(section_calls) == len(result.sections)
     assert section_calls[0][0] == plan_call[0]  # same system prompt as the plan call
-    for k, (previous, current) in enumerate(zip(section_calls, section_calls[1:])):
-        stable = without_prefill(previous)
-        assert current[: len(stable)] == stable, f"call for section {k + 2} rewrites earlier messages"
-        # what comes next is exactly the reply to that call: prefill + generated text
-        reply = current[len(stable)]
-        assert reply["role"] == "assistant"
-        assert reply["content"] == result.sections[k].text
-        assert reply["content"].startswith(previous[-1]["content"])  # the prefilled heading
-        assert current[len(stable) + 1]["role"] == "user"
-        assert len(current) == len(previous) + 2
-    for messages in section_calls:  # every call ends with the heading prefill
+    for previous, current in zip(section_calls, section_calls[1:]):
+        assert len(current) == 3 and current[:2] == previous[:2]  # system · task: never rewritten
+        assert current[2]["role"] == "assistant"
+        assert current[2]["content"].startswith(previous[2]["content"])
+    # the last call's reply holds every finished section but the last, word for word
+    assert section_calls[-1][2]["content"].startswith(result.text[: len(result.text) - len(result.sections[-1].text)])
+    for messages in section_calls:
         assert messages[-1]["role"] == "assistant" and messages[-1]["content"].startswith("## ")
 
 
 def test_events(basic_run):
     out, _, recorder, result = basic_run
-    n = len(result.sections)
     kinds = [e[0] for e in recorder.events]
     assert recorder.events[0] == ("run_start", 0)
     assert recorder.events[-1] == ("run_end", str(out / "document.md"))
     assert kinds.count("call") == len(read(out / "trace.json")["calls"])
-    expected = [("call", "plan", None, 1), ("plan", n)]
-    for i in range(1, n + 1):
-        expected += [("section_start", i), ("call", "section", i, 1), ("section_end", i)]
+    expected = [("call", "plan", None, 1), ("plan", len(result.sections))]
+    for record in result.sections:
+        expected += [("section_start", record.index)]
+        expected += [("call", "section", record.index, k) for k in range(1, record.calls + 1)]
+        expected += [("section_end", record.index)]
     assert recorder.events[1:-1] == expected
-    assert recorder.resets == []
     for record in result.sections:  # streamed text, heading prefill included, is the section
         assert recorder.streams[record.index] == record.text
 
@@ -411,7 +411,7 @@ def test_loop_is_regenerated(tmp_path):
 
     lm = mock_lm(responder=lorem_responder(loop_once))
     recorder = Recorder()
-    result = AgentWrite(lm, WriteSettings(target_words=1200), [recorder]).run("A story about a harbor", tmp_path / "r")
+    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns"), [recorder]).run("A story about a harbor", tmp_path / "r")
     record = result.sections[1]
     assert record.calls == 2
     assert "lantern swings" not in record.text
@@ -433,7 +433,7 @@ def test_empty_draft_after_the_heading_is_regenerated(tmp_path):
         return "" if "part 2 of" in last_user(messages) and n == 1 else None
 
     lm = mock_lm(responder=lorem_responder(nothing_once))
-    result = AgentWrite(lm, WriteSettings(target_words=1200), []).run("A story about a harbor", tmp_path / "r")
+    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns"), []).run("A story about a harbor", tmp_path / "r")
     record = result.sections[1]
     assert record.calls == 2
     assert record.words > 50  # the second draft's prose, not just the heading
@@ -446,7 +446,7 @@ def test_draft_that_stops_far_short_is_redrawn(tmp_path):
         return None
 
     lm = mock_lm(responder=lorem_responder(short_once))
-    result = AgentWrite(lm, WriteSettings(target_words=1200), []).run("A story about a harbor", tmp_path / "r")
+    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns"), []).run("A story about a harbor", tmp_path / "r")
     record = result.sections[1]
     assert record.calls == 2
     assert record.words >= record.budget * 0.5
@@ -459,7 +459,7 @@ def test_loop_in_every_draft_keeps_the_best(tmp_path):
         return None
 
     lm = mock_lm(responder=lorem_responder(always_loop))
-    result = AgentWrite(lm, WriteSettings(target_words=1200)).run("A story about a harbor", tmp_path / "r")
+    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns")).run("A story about a harbor", tmp_path / "r")
     record = result.sections[1]
     assert record.calls == 3  # settings.section.attempts
     assert record.text.startswith("## ") and "Short but clean" in record.text  # the least repetitive draft
@@ -473,7 +473,7 @@ def test_restart_of_earlier_text_is_regenerated(tmp_path):
         return None
 
     lm = mock_lm(responder=lorem_responder(copy_part_one))
-    result = AgentWrite(lm, WriteSettings(target_words=1500)).run("A story about a harbor", tmp_path / "r")
+    result = AgentWrite(lm, WriteSettings(target_words=1500, layout="turns")).run("A story about a harbor", tmp_path / "r")
     assert result.sections[2].calls == 2
     body_one = result.sections[0].text.split("\n\n", 1)[1]
     assert body_one not in result.sections[2].text
@@ -585,7 +585,7 @@ def test_permanent_failure_keeps_finished_work(tmp_path):
 @pytest.mark.parametrize("window", [1000, 2500])
 def test_small_context_window_drops_early_parts(tmp_path, window):
     lm = mock_lm(context_window=window)
-    settings = WriteSettings(seed=7)
+    settings = WriteSettings(seed=7, layout="turns")
     result = AgentWrite(lm, settings).run(INSTRUCTION, tmp_path / "r")
     n = len(result.plan.sections)
     assert len(result.sections) == n and read(tmp_path / "r" / "run.json")["status"] == "done"
@@ -612,7 +612,8 @@ def test_small_context_window_drops_early_parts(tmp_path, window):
         assert section_calls[i][: len(previous)] == previous
 
 
-def test_tiny_context_window_is_a_clear_error(tmp_path):
+@pytest.mark.parametrize("layout", ["turns", "continuous"])
+def test_tiny_context_window_is_a_clear_error(tmp_path, layout):
     lm = mock_lm(context_window=300)
-    with pytest.raises(UsageError, match="context window"):
-        AgentWrite(lm, WriteSettings(seed=7)).run(INSTRUCTION, tmp_path / "r")
+    with pytest.raises(UsageError, match="window"):
+        AgentWrite(lm, WriteSettings(seed=7, layout=layout)).run(INSTRUCTION, tmp_path / "r")

@@ -112,3 +112,55 @@ def overlap_with(text: str, earlier: str, n: int = 4) -> float:
     if not mine:
         return 0.0
     return len(mine & grams(word_tokens(earlier))) / len(mine)
+
+
+def cut_near_words(text: str, words: int, rule: str = "official", over: float = 0.12) -> str:
+    """`text` cut at the sentence end that best lands on `words`.
+
+    A length score forgives running over (a third of the ratio) more than falling
+    short (half of it), so the first sentence end at or past `words` wins when it
+    is within `over` of the target; otherwise the closest one. Text without a
+    sentence end, or already short enough, comes back unchanged.
+    """
+    total = 0
+    ends: list[tuple[int, int]] = []  # (words up to this sentence end, character offset)
+    offset = 0
+    for sentence in split_sentences(text):
+        offset += len(sentence)
+        total += count_words(sentence, rule)
+        ends.append((total, offset))
+    if total <= words or len(ends) < 2:
+        return text.rstrip()
+    after = [(n, o) for n, o in ends if n >= words]
+    if after and after[0][0] <= words * (1 + over):
+        return text[: after[0][1]].rstrip()
+    best = min(ends, key=lambda e: abs(e[0] - words))
+    return text[: best[1]].rstrip()
+
+
+def _sentence_key(sentence: str) -> str:
+    return " ".join(word_tokens(sentence))
+
+
+def find_loop(text: str, earlier: str = "", min_words: int = 5, overlap: float = 0.8) -> int | None:
+    """Character offset in `text` where it starts repeating itself or `earlier`, or None.
+
+    A loop starts at the first sentence (of at least `min_words` word tokens) that
+    repeats an earlier sentence word for word, or whose 4-grams mostly (`overlap`)
+    occur already: the shape a small model's loop takes once exact n-gram repeats
+    are banned. Cutting there and writing on with another seed breaks the loop.
+    """
+    seen = {_sentence_key(s) for s in split_sentences(earlier)}
+    grams = lambda toks: {tuple(toks[i : i + 4]) for i in range(len(toks) - 3)}  # noqa: E731
+    known = grams(word_tokens(earlier))
+    offset = 0
+    for sentence in split_sentences(text):
+        tokens = word_tokens(sentence)
+        mine = grams(tokens)
+        if len(tokens) >= min_words:
+            if _sentence_key(sentence) in seen or (mine and len(mine & known) / len(mine) >= overlap):
+                return offset
+        seen.add(_sentence_key(sentence))
+        known |= mine
+        offset += len(sentence)
+    return None

@@ -33,6 +33,10 @@ class GenerationConfig:
     no_repeat_ngram: int | None = None
     # Paragraphs only: no list markers or headings at line starts (embedded backend).
     prose: bool | None = None
+    # End-of-text is forbidden until this many new tokens exist: the length
+    # controller's way to keep a model writing (embedded, hf and mock honour it;
+    # servers ignore it and the controller continues the text instead).
+    min_tokens: int | None = None
 
     def merged(self, **overrides) -> "GenerationConfig":
         """A copy with the given fields replaced (None values are ignored)."""

@@ -75,6 +75,8 @@ class HFProvider:
                 "pad_token_id": self.tokenizer.pad_token_id}
         if temperature > 0:
             args.update(temperature=temperature, top_p=config.top_p or 0.9)
+        if config.min_tokens:
+            args["min_new_tokens"] = config.min_tokens
         if config.no_repeat_ngram:
             args["no_repeat_ngram_size"] = config.no_repeat_ngram
         if config.stop:

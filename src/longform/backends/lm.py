@@ -48,6 +48,14 @@ class LM:
     def context_window(self) -> int | None:
         return self.provider.context_window
 
+    @property
+    def working_window(self) -> int | None:
+        """Tokens a long document's context should stay under: the window, or less
+        where a backend decodes much slower with a full one (CPU llama.cpp)."""
+        preferred = getattr(self.provider, "working_window", None)
+        window = self.context_window
+        return min(preferred, window) if preferred and window else (preferred or window)
+
     def count_tokens(self, messages: Messages) -> int:
         return self.provider.count_tokens(messages)
 

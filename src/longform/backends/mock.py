@@ -8,7 +8,9 @@ Shipped in the package so users can test their own pipelines without a model:
 
 `lorem` answers a request for an outline with a numbered plan, and any other
 request with prose of the length it asks for ("... about 400 words"), capped by
-`max_tokens` (then finish_reason is "length"). Output depends only on the
+`max_tokens` (then finish_reason is "length"). A prefilled reply with
+`min_tokens` set is continued by just over that many tokens, like a model that
+stops as soon as it may. Output depends only on the
 conversation and the seed, so runs are reproducible across processes.
 """
 
@@ -146,5 +148,11 @@ class MockProvider:
         if _PLAN_WORDS.search(last):
             answer = lorem_plan(_asked_words(last, 2000), rng)
         else:
-            answer = lorem_words(_asked_words(last, self.default_words, pick=lambda found: found[-1]), rng)
+            words = _asked_words(last, self.default_words, pick=lambda found: found[-1])
+            if config.min_tokens and prefill:
+                # continuing a reply under a length controller: stop as soon as allowed
+                words = int(config.min_tokens * self.words_per_token) + 1
+            elif config.min_tokens:
+                words = max(words, int(config.min_tokens * self.words_per_token) + 1)
+            answer = lorem_words(words, rng)
         return answer[len(prefill):] if answer.startswith(prefill) else answer

@@ -41,6 +41,20 @@ class NoRepeatNGram:
         return scores
 
 
+class MinTokens:
+    """Forbids the end-of-text tokens until `count` new tokens were generated."""
+
+    def __init__(self, count: int, stop_ids: list[int]):
+        self.count, self.stop_ids, self.start = count, list(stop_ids), None
+
+    def __call__(self, input_ids, scores):
+        if self.start is None:  # first step: the context is the prompt
+            self.start = len(input_ids)
+        if len(input_ids) - self.start < self.count:
+            scores[self.stop_ids] = -math.inf
+        return scores
+
+
 LINE_MARKERS = set("0123456789-*•#|>[(")
 
 

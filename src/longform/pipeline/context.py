@@ -18,7 +18,7 @@ from typing import Callable
 from .. import prompts
 from ..backends.base import Messages
 from ..errors import UsageError
-from .document import SectionRecord
+from .document import SectionRecord, join_sections
 from .plan import Plan
 
 
@@ -80,3 +80,29 @@ def fit_window(
         raise UsageError(f"the task and outline alone do not fit the context window ({count_tokens(kept)} "
                          f"tokens, {budget} left after room for the reply); use a model with a larger window")
     return kept, dropped
+
+
+def official_conversation(instruction: str, plan: Plan, done: list[SectionRecord], index: int, lang: str,
+                          count_tokens: Callable[[Messages], int], budget: int | None) -> Messages:
+    """LongWriter's layout: one fresh prompt per section holding all the text so far.
+
+    The baseline the benchmarks measure against. When the text outgrows the
+    window its oldest paragraphs are left out (the original scripts had no answer).
+    """
+    section = plan.sections[index - 1]
+    paragraphs = [p for p in join_sections(done).split("\n\n") if p.strip()]
+
+    def build(first: int) -> Messages:
+        text = "\n\n".join(paragraphs[first:])
+        request = prompts.render("official_step", lang=lang, instruction=instruction,
+                                 plan=plan.as_numbered_text(with_words=True), text=text,
+                                 index=index, point=section.point, words=spoken_length(section.words))
+        return [{"role": "system", "content": prompts.render("system", lang=lang)},
+                {"role": "user", "content": request}]
+
+    first = 0
+    messages = build(first)
+    while budget is not None and first < len(paragraphs) and count_tokens(messages) > budget:
+        first += max(1, len(paragraphs) // 8)
+        messages = build(first)
+    return messages

@@ -4,6 +4,7 @@
     plan.json         the parsed, repaired plan
     sections/NNN.json one file per finished section, written atomically
     trace.json        one record per model call, with token counts and timings
+    context.json      continuous layout: each context roll with the model's running summary
     document.md       the sections so far, joined; complete when status is "done"
 
 A run killed at any moment loses at most the section in flight; `RunDir`
@@ -48,11 +49,12 @@ class SectionRecord:
     seconds: float = 0.0
     repeat_share: float = 0.0
     notes: list[str] = field(default_factory=list)
+    completion_tokens: int = 0  # over every call of this section
 
 
 @dataclass
 class CallRecord:
-    stage: str  # plan | section
+    stage: str  # plan | section | summary
     section: int | None
     attempt: int
     prompt_tokens: int
@@ -117,6 +119,14 @@ class RunDir:
     def add_call(self, record: CallRecord) -> None:
         self.calls.append(record)
         atomic_write_json(self.path / "trace.json", trace_summary(self.calls))
+
+    # context.json: the continuous layout's rolls (summaries) -------------
+    def save_context(self, data: dict) -> None:
+        atomic_write_json(self.path / "context.json", data)
+
+    def load_context(self) -> dict:
+        file = self.path / "context.json"
+        return read_json(file) if file.exists() else {}
 
     # document.md ----------------------------------------------------------
     def write_document(self, sections: list[SectionRecord]) -> Path:

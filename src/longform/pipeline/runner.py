@@ -3,14 +3,28 @@
     writer = AgentWrite(load_backend("embedded"))
     result = writer.run("Write a 3,000-word story about a lighthouse", "runs/lighthouse")
 
-`run(..., resume=True)` picks a killed run up from its directory: the plan and
-finished sections are read back, and generation continues with the next
-section. Seeds are derived from the run seed and the section index, so a
-resumed run writes what an uninterrupted one would have written.
+`run(..., resume=True)` picks a killed run up from its directory: the plan,
+finished sections and context rolls are read back, and generation continues
+with the next section. Seeds are derived from the run seed and the section
+index, so a resumed run writes what an uninterrupted one would have written.
+
+Three layouts of what each call sees:
+
+- `continuous` (default where the backend can continue a reply): the document is
+  one growing reply, each call extends the last prompt, the context rolls with a
+  running summary when it outgrows the window (continuous.py, rolling.py);
+- `turns` (servers that cannot continue a reply): one user/assistant turn per
+  section, the oldest turns dropped when the window is full (context.py, write.py);
+- `official`: LongWriter's layout, every call a new prompt with all the text so
+  far; kept as the baseline the benchmarks compare with.
+
+With `control_length` (default) every section's budget is its share of what the
+document still needs (length.py), so the run lands on the requested total.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,14 +33,18 @@ from ..backends import LM, GenerationConfig
 from ..errors import UsageError
 from ..lengths import target_words_from_instruction
 from ..text import count_words, detect_language
-from .context import fit_window, full_conversation
+from .context import fit_window, full_conversation, official_conversation
+from .continuous import ContinuousWriter, Hooks
 from .document import CallRecord, RunDir, RunMeta, SectionRecord, join_sections
 from .events import Callbacks, Fanout
-from .plan import Plan
+from .length import LengthPolicy, TokenRate, rebalance
+from .plan import Plan, Section
 from .planner import make_plan
+from .rolling import RollingContext
 from .write import SectionSettings, section_heading, write_section
 
 DEFAULT_TARGET_WORDS = 2000
+LAYOUTS = ("auto", "continuous", "turns", "official")
 
 
 @dataclass
@@ -36,6 +54,10 @@ class WriteSettings:
     plan_attempts: int = 4
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     section: SectionSettings = field(default_factory=SectionSettings)
+    layout: str = "auto"  # see the module docstring; auto = continuous where the backend allows
+    context_tokens: int | None = None  # working window; None: the backend's (lm.working_window)
+    control_length: bool = True
+    length: LengthPolicy = field(default_factory=LengthPolicy)
 
 
 @dataclass
@@ -65,8 +87,19 @@ class AgentWrite:
         done = run_dir.load_sections() if resume else []
         self.events.on_run_start(meta, len(done))
         plan = (run_dir.load_plan() if resume else None) or self._plan(run_dir, meta)
+        layout = self._layout()
+        if layout == "continuous":
+            self._continuous_setup(run_dir, meta, plan, done)
         for index in range(len(done) + 1, len(plan.sections) + 1):
-            done.append(self._section(run_dir, meta, plan, done, index))
+            section = plan.sections[index - 1]
+            budget = self._budget(plan, done, index, meta)
+            self.events.on_section_start(section)
+            write = {"continuous": self._continuous_section, "turns": self._turns_section,
+                     "official": self._official_section}[layout]
+            record = write(run_dir, meta, plan, done, section, budget)
+            run_dir.save_section(record)
+            self.events.on_section_end(record)
+            done.append(record)
             run_dir.write_document(done)
         meta.status = "done"
         run_dir.save_meta(meta)
@@ -115,41 +148,108 @@ class AgentWrite:
         self.events.on_plan(plan)
         return plan
 
-    def _section(self, run_dir: RunDir, meta: RunMeta, plan: Plan, done: list[SectionRecord], index: int):
+    def _layout(self) -> str:
+        layout = self.settings.layout
+        if layout not in LAYOUTS:
+            raise UsageError(f"unknown layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
+        if layout == "auto":
+            return "continuous" if self.lm.supports_prefill else "turns"
+        if layout == "continuous" and not self.lm.supports_prefill:
+            raise UsageError(f"the continuous layout needs a backend that continues a reply; {self.lm.name} "
+                             "does not (use --layout turns)")
+        return layout
+
+    def _budget(self, plan: Plan, done: list[SectionRecord], index: int, meta: RunMeta) -> int:
         section = plan.sections[index - 1]
-        self.events.on_section_start(section)
+        if not self.settings.control_length:
+            return section.words
+        written = count_words(join_sections(done), meta.word_rule)
+        return rebalance([s.words for s in plan.sections], index, written, meta.target_words)
+
+    def _window(self) -> int:
+        window = self.settings.context_tokens or self.lm.working_window
+        if window is None:
+            return 1 << 30  # no known limit: never roll
+        if self.lm.context_window is not None:
+            window = min(window, self.lm.context_window)
+        return window
+
+    def _record_section(self, meta: RunMeta, section: Section, budget: int, text: str, completions, notes,
+                        repeat_share: float = 0.0) -> SectionRecord:
+        from ..text import repeated_ngram_share
+
+        return SectionRecord(
+            index=section.index, point=section.point, budget=budget, text=text,
+            words=count_words(text, meta.word_rule), calls=len(completions),
+            finish_reason=completions[-1].finish_reason if completions else "stop",
+            seconds=round(sum(c.seconds for c in completions), 3),
+            repeat_share=round(repeat_share or repeated_ngram_share(text), 4), notes=notes,
+            completion_tokens=sum(c.completion_tokens for c in completions))
+
+    # continuous layout ----------------------------------------------------
+    def _continuous_setup(self, run_dir: RunDir, meta: RunMeta, plan: Plan, done: list[SectionRecord]) -> None:
+        settings = self.settings.section.for_language(meta.language)
+        saved = RollingContext.rolls_from(run_dir.load_context())
+        context = RollingContext(meta.instruction, plan, meta.language, saved).restored(
+            len(done), join_sections(done))
+        rate = TokenRate(settings.tokens_per_word)
+        for record in done:  # a resumed run knows the rate an uninterrupted one would have
+            rate.add(record.completion_tokens, record.words)
+        self._writer = ContinuousWriter(self.lm, context, self.settings.generation, rate, self._window(),
+                                        self.settings.length, meta.word_rule)
+
+    def _continuous_section(self, run_dir: RunDir, meta: RunMeta, plan: Plan, done: list[SectionRecord],
+                            section: Section, budget: int) -> SectionRecord:
+        hooks = Hooks(
+            on_call=lambda stage, index, attempt, c: self._record(run_dir, stage, index, attempt, c),
+            on_roll=lambda context: run_dir.save_context(context.to_dict()),
+            on_delta=lambda text: self.events.on_section_delta(section, text),
+            on_reset=lambda reason: self.events.on_section_reset(section, reason),
+        )
+        heading = section_heading(section.point) if len(plan.sections) > 1 else ""
+        seed = meta.seed * 100_003 + section.index * 1_000
+        draft = self._writer.write(section.index, budget, heading, join_sections(done), seed, hooks)
+        record = self._record_section(meta, section, budget, draft.text, draft.completions, draft.notes)
+        self._writer.rate.add(record.completion_tokens, record.words)  # learnt per finished section only,
+        return record  # so a resumed run sizes its calls exactly as an uninterrupted one
+
+    # turns and official layouts -------------------------------------------
+    def _turns_section(self, run_dir: RunDir, meta: RunMeta, plan: Plan, done: list[SectionRecord],
+                       section: Section, budget: int) -> SectionRecord:
         messages = full_conversation(meta.instruction, plan, done, meta.language)
         settings = self.settings.section.for_language(meta.language)
-        messages, dropped = fit_window(messages, self.lm.count_tokens, self._prompt_budget(settings, section.words))
-        best, drafts = self._write(run_dir, meta, settings, section, messages, join_sections(done),
-                                   len(plan.sections))
-        record = SectionRecord(
-            index=index, point=section.point, budget=section.words, text=best.text,
-            words=count_words(best.text, meta.word_rule), calls=len(drafts),
-            finish_reason=best.completion.finish_reason,
-            seconds=round(sum(d.completion.seconds for d in drafts), 3),
-            repeat_share=round(best.repeat_share, 4),
-            notes=[f"dropped {dropped} earlier parts from the context"] if dropped else [],
-        )
-        run_dir.save_section(record)
-        self.events.on_section_end(record)
-        return record
+        messages, dropped = fit_window(messages, self.lm.count_tokens, self._prompt_budget(settings, budget))
+        heading = section_heading(section.point) if len(plan.sections) > 1 else ""
+        best, drafts = self._write(run_dir, meta, settings, section, budget, messages, join_sections(done), heading)
+        return self._record_section(meta, section, budget, best.text, [d.completion for d in drafts],
+                                    [f"dropped {dropped} earlier parts from the context"] if dropped else [],
+                                    best.repeat_share)
 
-    def _write(self, run_dir: RunDir, meta: RunMeta, settings: SectionSettings, section, messages, earlier: str,
-               sections: int):
+    def _official_section(self, run_dir: RunDir, meta: RunMeta, plan: Plan, done: list[SectionRecord],
+                          section: Section, budget: int) -> SectionRecord:
+        settings = self.settings.section.for_language(meta.language)
+        messages = official_conversation(meta.instruction, plan, done, section.index, meta.language,
+                                         self.lm.count_tokens, self._prompt_budget(settings, budget))
+        settings = dataclasses.replace(settings, attempts=1)  # the official scripts take the first draft
+        best, drafts = self._write(run_dir, meta, settings, section, budget, messages, join_sections(done), "")
+        return self._record_section(meta, section, budget, best.text, [d.completion for d in drafts], [],
+                                    best.repeat_share)
+
+    def _write(self, run_dir: RunDir, meta: RunMeta, settings: SectionSettings, section, budget: int, messages,
+               earlier: str, heading: str):
         """Drafts of one section, each call traced and streamed to the callbacks.
         A one-section piece (an email, a short post) gets no heading."""
         config = self.settings.generation.merged(seed=meta.seed * 100_003 + section.index * 1_000)
         return write_section(
-            self.lm, messages, section.words, earlier, config, settings,
-            heading=section_heading(section.point) if sections > 1 else "",
+            self.lm, messages, budget, earlier, config, settings,
+            heading=heading,
             on_attempt=lambda d: self._record(run_dir, "section", section.index, d.attempt, d.completion),
             on_delta=lambda text: self.events.on_section_delta(section, text),
             on_reset=lambda reason: self.events.on_section_reset(section, reason),
         )
 
     def _prompt_budget(self, settings: SectionSettings, section_words: int) -> int | None:
-        window = self.lm.context_window
+        window = self.settings.context_tokens or self.lm.context_window
         return None if window is None else window - settings.max_tokens(section_words) - 16
 
     def _record(self, run_dir: RunDir, stage: str, section: int | None, attempt: int, c) -> None:

@@ -1,0 +1,110 @@
+"""The continuous layout's conversation, and how it rolls when it outgrows the window.
+
+Every call continues one assistant reply that holds the document itself:
+
+    system · user(task, outline) · assistant(## Part 1 … ## Part 2 … <- written on)
+
+so each prompt is the previous prompt plus what the model just wrote (plus a
+heading): a prefix cache (llama.cpp, vLLM) reads almost nothing twice. When the
+prompt would outgrow the working window the context *rolls*: the model sums up
+the document so far in a branch off the cached conversation (only the short
+request is new to it), and the conversation restarts as
+
+    system · user(task, the next parts of the outline, the summary) · assistant(last paragraphs …)
+
+which is a fraction of the window, so rolls are rare and each costs one short
+prefill. Every roll is saved (`context.json`) so a resumed run restores the
+context an uninterrupted one had.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .. import prompts
+from ..backends.base import Messages
+from ..text import count_words, split_sentences
+from .plan import Plan
+
+
+@dataclass
+class Roll:
+    section: int  # the section being written when the context rolled
+    kept_from: int  # character offset in the document where the kept text starts
+    summary: str  # the model's summary of the document before that offset (and earlier summaries)
+    words_before: int  # words the summary stands for
+
+
+class RollingContext:
+    def __init__(self, instruction: str, plan: Plan, lang: str, rolls: list[Roll] | None = None,
+                 keep_words: int = 120, outline_ahead: int = 8, summary_words: int = 120):
+        self.instruction, self.plan, self.lang = instruction, plan, lang
+        self.rolls = list(rolls or [])
+        self.keep_words, self.outline_ahead, self.summary_words = keep_words, outline_ahead, summary_words
+
+    @property
+    def last(self) -> Roll | None:
+        return self.rolls[-1] if self.rolls else None
+
+    def restored(self, finished_sections: int, document: str) -> "RollingContext":
+        """This context as it stood when section `finished_sections + 1` began: rolls
+        made during a section that was lost to a crash are forgotten."""
+        kept = [r for r in self.rolls if r.section <= finished_sections and r.kept_from <= len(document)]
+        return RollingContext(self.instruction, self.plan, self.lang, kept,
+                              self.keep_words, self.outline_ahead, self.summary_words)
+
+    def _head(self) -> Messages:
+        roll = self.last
+        sections = self.plan.sections
+        if len(sections) == 1:
+            outline = ""
+        elif roll is None:
+            outline = self.plan.as_numbered_text(with_words=False)
+        else:  # the parts still to come: the rolled head stays small on a 60-part plan
+            ahead = sections[roll.section - 1: roll.section - 1 + self.outline_ahead]
+            outline = "\n".join(f"{s.index}. {s.point}" for s in ahead)
+            if len(sections) > roll.section - 1 + self.outline_ahead:
+                outline += "\n…" if self.lang == "zh" else "\n…and more parts after these."
+        task = prompts.render("continuous_task", lang=self.lang, instruction=self.instruction,
+                              outline=outline, summary=roll.summary if roll else "")
+        return [{"role": "system", "content": prompts.render("system", lang=self.lang)},
+                {"role": "user", "content": task}]
+
+    def messages(self, document: str) -> Messages:
+        """The call that continues `document` (the whole text so far, headings included)."""
+        start = self.last.kept_from if self.last else 0
+        return self._head() + [{"role": "assistant", "content": document[start:]}]
+
+    def summary_messages(self, document: str) -> Messages:
+        """A branch off the current conversation asking for a summary of everything so far."""
+        request = prompts.render("summary_request", lang=self.lang, words=self.summary_words)
+        return self.messages(document) + [{"role": "user", "content": request}]
+
+    def roll(self, document: str, section: int, summary: str, rule: str = "official") -> Roll:
+        """Restart the conversation after `document`'s last `keep_words` words."""
+        kept_from = keep_point(document, self.keep_words, rule)
+        roll = Roll(section, kept_from, summary.strip(), count_words(document[:kept_from], rule))
+        self.rolls.append(roll)
+        return roll
+
+    def to_dict(self) -> dict:
+        return {"rolls": [asdict(r) for r in self.rolls]}
+
+    @staticmethod
+    def rolls_from(data: dict) -> list[Roll]:
+        return [Roll(**r) for r in data.get("rolls", [])]
+
+
+def keep_point(document: str, words: int, rule: str = "official") -> int:
+    """Offset of the sentence start from which about `words` words remain."""
+    sentences = split_sentences(document)
+    offset, total = len(document), 0
+    for sentence in reversed(sentences):
+        if total >= words:
+            break
+        offset -= len(sentence)
+        total += count_words(sentence, rule)
+    # start on text, not on the whitespace between paragraphs
+    while offset < len(document) and document[offset].isspace():
+        offset += 1
+    return offset
