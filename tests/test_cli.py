@@ -88,6 +88,19 @@ def test_write_in_process(tmp_path, capsys):
     assert captured.err.strip().startswith("wrote ")
 
 
+@pytest.mark.parametrize("layout", ["continuous", "turns", "official"])
+def test_write_with_each_layout(tmp_path, capsys, layout):
+    out = tmp_path / "run"
+    assert main(["write", INSTRUCTION, "--backend", "mock:lorem", "--out", str(out), "--quiet", "--words", "1500",
+                 "--layout", layout]) == 0
+    sections = sorted((out / "sections").glob("*.json"))
+    assert len(sections) >= 2
+    words = json.loads(sections[-1].read_text())["words"]
+    assert words > 0
+    calls = json.loads((out / "trace.json").read_text())["calls"]
+    assert {c["stage"] for c in calls} <= {"plan", "section", "summary"}
+
+
 def test_write_from_file(tmp_path, capsys):
     file = tmp_path / "instruction.txt"
     file.write_text("\n  写一篇1200字的关于茶的文章  \n", encoding="utf-8-sig")  # with a BOM, as Notepad saves
@@ -125,6 +138,8 @@ def test_resume_a_finished_run(finished_run, capsys):
         (["write", "tea", "--backend", "mock:lorem", "--seed", "x"], "--seed"),
         (["write", "tea", "--backend", "mock:lorem", "--bogus"], "--bogus"),
         (["write", "tea", "extra", "--backend", "mock:lorem"], "extra"),
+        (["write", "tea", "--backend", "mock:lorem", "--context", "100"], "--context"),
+        (["write", "tea", "--backend", "mock:lorem", "--layout", "sideways"], "--layout"),
         (["frobnicate"], "frobnicate"),
         ([], "command"),
         (["write", "tea", "--backend", "openai"], "base-url"),

@@ -617,3 +617,26 @@ def test_tiny_context_window_is_a_clear_error(tmp_path, layout):
     lm = mock_lm(context_window=300)
     with pytest.raises(UsageError, match="window"):
         AgentWrite(lm, WriteSettings(seed=7, layout=layout)).run(INSTRUCTION, tmp_path / "r")
+
+
+# ------------------------------------------------------------------ layouts
+
+
+def test_continuous_layout_needs_a_backend_that_continues_replies(tmp_path):
+    lm = mock_lm(supports_prefill=False)
+    with pytest.raises(UsageError, match="continues a reply"):
+        AgentWrite(lm, WriteSettings(layout="continuous")).run(INSTRUCTION, tmp_path / "r")
+    auto = AgentWrite(mock_lm(supports_prefill=False), WriteSettings(target_words=900)).run(INSTRUCTION, tmp_path / "a")
+    assert len(auto.sections) >= 2  # auto picks the turns layout
+
+
+def test_official_layout_resends_all_text_in_one_fresh_prompt(tmp_path):
+    lm = mock_lm()
+    result = AgentWrite(lm, WriteSettings(target_words=1500, layout="official")).run(INSTRUCTION, tmp_path / "r")
+    section_calls = lm.provider.calls[1:]
+    assert len(section_calls) == len(result.sections)
+    for k, messages in enumerate(section_calls):
+        assert [m["role"] for m in messages] == ["system", "user"]
+        for earlier in result.sections[:k]:  # every earlier section is inside the one prompt
+            assert earlier.text.strip() in messages[1]["content"]
+        assert f"step {k + 1}:" in messages[1]["content"]

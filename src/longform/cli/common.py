@@ -22,6 +22,29 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--repetition-penalty", type=float)
 
 
+def add_layout_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("how sections are written")
+    group.add_argument("--layout", choices=("auto", "continuous", "turns", "official"), default="auto",
+                       help="continuous: the document as one growing reply (prefix-cache friendly, default where "
+                            "the backend can continue a reply); turns: a chat turn per section; official: "
+                            "LongWriter's prompt with all text so far (a baseline)")
+    group.add_argument("--context", type=int, metavar="TOKENS",
+                       help="working context window; the context rolls with a running summary beyond it "
+                            "(default: the backend's; 4096 for embedded)")
+    group.add_argument("--no-length-control", action="store_true",
+                       help="keep the plan's budgets instead of rebalancing toward the target")
+
+
+def write_settings_from_args(args: argparse.Namespace, **extra):
+    from ..errors import UsageError
+    from ..pipeline.runner import WriteSettings
+
+    if args.context is not None and args.context < 512:
+        raise UsageError(f"--context must be at least 512 tokens, got {args.context}")
+    return WriteSettings(layout=args.layout, context_tokens=args.context,
+                         control_length=not args.no_length_control, generation=generation_from_args(args), **extra)
+
+
 def backend_from_args(args: argparse.Namespace) -> LM:
     """Build the LM the options ask for; fail fast if a server is unreachable."""
     spec = args.backend

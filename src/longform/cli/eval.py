@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..text import WORD_RULES
-from .common import add_backend_options, backend_from_args, generation_from_args
+from .common import add_backend_options, add_layout_options, backend_from_args, write_settings_from_args
 
 
 def register(commands) -> None:
@@ -67,6 +67,7 @@ def _generation_options(p: argparse.ArgumentParser, data_name: str) -> None:
     p.add_argument("--word-rule", choices=WORD_RULES, default="official")
     p.add_argument("--title", default="", help="name of this run in reports and comparisons")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_layout_options(p)
     add_backend_options(p)
 
 
@@ -150,10 +151,11 @@ def _generate(args: argparse.Namespace, items, lm=None):
     from ..evals.generate import generate
     from .eval_progress import item_progress
 
+    settings = write_settings_from_args(args, seed=args.seed)
     lm = lm or backend_from_args(args)
     rows = generate(items, args.system, lm, args.out, concurrency=args.concurrency or 1, seed=args.seed,
                     single_max_tokens=args.single_max_tokens, word_rule=args.word_rule,
-                    callbacks=item_progress(args.quiet), generation=generation_from_args(args))
+                    callbacks=item_progress(args.quiet), generation=settings.generation, settings=settings)
     return rows, lm
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import add_backend_options, backend_from_args, generation_from_args
+from .common import add_backend_options, add_layout_options, backend_from_args, write_settings_from_args
 
 
 def register(commands) -> None:
@@ -22,6 +22,7 @@ def register(commands) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_layout_options(p)
     add_backend_options(p)
     p.set_defaults(handler=run)
 
@@ -48,7 +49,7 @@ def default_out(instruction: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pipeline.runner import AgentWrite, WriteSettings
+    from ..pipeline.runner import AgentWrite
     from .progress import LogLines, ProgressBar
 
     instruction = read_instruction(args)
@@ -57,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.words is not None and args.words <= 0:
         raise UsageError(f"--words must be positive, got {args.words}")
     out = args.out or default_out(instruction)
+    settings = write_settings_from_args(args, target_words=args.words, seed=args.seed)
     lm = backend_from_args(args)
-    settings = WriteSettings(target_words=args.words, seed=args.seed, generation=generation_from_args(args))
     callbacks = [] if args.quiet else [ProgressBar() if sys.stderr.isatty() else LogLines()]
     result = AgentWrite(lm, settings, callbacks).run(instruction, out, resume=args.resume)
     total = lm.usage

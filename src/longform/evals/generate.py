@@ -62,8 +62,9 @@ class _SectionWords(Callbacks):
 def generate(items: list[EvalItem], system: str, lm: LM, out_dir: str | Path, *, concurrency: int = 1,
              seed: int = 0, single_max_tokens: int | None = None, word_rule: str = "official",
              callbacks: Iterable[EvalCallbacks] | None = None,
-             generation: GenerationConfig | None = None) -> list[dict]:
-    """Prediction rows for `items`, in item order; finished ones are read back, the rest generated."""
+             generation: GenerationConfig | None = None, settings=None) -> list[dict]:
+    """`settings` (a pipeline.runner.WriteSettings) configures the agentwrite system:
+    layout, context, length control; its target and word rule are set per item."""
     if system not in SYSTEMS:
         raise UsageError(f"unknown system {system!r}: choose one of {', '.join(SYSTEMS)}")
     if concurrency < 1:
@@ -78,7 +79,8 @@ def generate(items: list[EvalItem], system: str, lm: LM, out_dir: str | Path, *,
     pending = [item for item in items if item.id not in done]
     for cb in events:
         cb.on_start(len(items), len(items) - len(pending))
-    writer = _ItemWriter(lm, system, out, seed, single_max_tokens, word_rule, generation or GenerationConfig())
+    writer = _ItemWriter(lm, system, out, seed, single_max_tokens, word_rule, generation or GenerationConfig(),
+                         settings)
 
     def one(item: EvalItem) -> dict:
         for cb in events:
@@ -145,8 +147,8 @@ class _ItemWriter:
     """Produces one item's prediction row with the chosen system."""
 
     def __init__(self, lm: LM, system: str, out: Path, seed: int, single_max_tokens: int | None,
-                 word_rule: str, generation: GenerationConfig):
-        self.lm, self.system, self.out, self.seed = lm, system, out, seed
+                 word_rule: str, generation: GenerationConfig, settings=None):
+        self.lm, self.system, self.out, self.seed, self.settings = lm, system, out, seed, settings
         self.single_max_tokens, self.word_rule, self.generation = single_max_tokens, word_rule, generation
 
     def run(self, item: EvalItem, events: list[EvalCallbacks]) -> dict:
@@ -180,8 +182,9 @@ class _ItemWriter:
         from ..pipeline.runner import AgentWrite, WriteSettings
         from ..pipeline.write import SectionSettings
 
-        settings = WriteSettings(target_words=item.length, seed=self.seed, generation=self.generation,
-                                 section=dataclasses.replace(SectionSettings(), word_rule=self.word_rule))
+        settings = dataclasses.replace(self.settings or WriteSettings(), target_words=item.length, seed=self.seed,
+                                       generation=self.generation,
+                                       section=dataclasses.replace(SectionSettings(), word_rule=self.word_rule))
         result = AgentWrite(self.lm, settings, [_SectionWords(item, events)]).run(
             item.prompt, self.out / "runs" / str(item.id), resume=True)
         # The trace spans every process that worked on this document, so tokens and
