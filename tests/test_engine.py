@@ -461,7 +461,7 @@ def test_loop_in_every_draft_keeps_the_best(tmp_path):
     lm = mock_lm(responder=lorem_responder(always_loop))
     result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns")).run("A story about a harbor", tmp_path / "r")
     record = result.sections[1]
-    assert record.calls == 3  # settings.section.attempts
+    assert record.calls >= 3  # settings.section.attempts drafts, then follow-ups to reach the budget
     assert record.text.startswith("## ") and "Short but clean" in record.text  # the least repetitive draft
     assert len(result.sections) == len(result.plan.sections)
 

@@ -245,3 +245,25 @@ def test_summary_request_and_head_in_chinese():
     assert "10. 第10部分的内容" in messages[1]["content"] and "1. 第1部分" not in messages[1]["content"]
     assert "概括" in messages[-1]["content"]
     assert re.search(r"[\u4e00-\u9fff]", messages[0]["content"])
+
+
+def test_turns_layout_asks_for_more_when_a_section_is_short(tmp_path):
+    """A server that cannot continue a reply: short sections get follow-up turns."""
+    rng = random.Random(5)
+    requests = []
+
+    def respond(messages, config):
+        if "outline" in messages[-1]["content"].lower() and len(messages) <= 3:
+            return "1. The keeper finds a bottle on the shore - 400 words\n2. A storm cuts the island off - 400 words"
+        requests.append(messages[-1]["content"])
+        return lorem_words(130, rng)
+
+    lm = load_backend("mock:lorem")
+    lm.provider = MockProvider(responder=respond)
+    lm.provider.supports_prefill = False
+    result = AgentWrite(lm, WriteSettings(target_words=800)).run("A story about a harbor", tmp_path / "r")
+    assert any("still too short" in r for r in requests)
+    for record in result.sections:
+        assert record.calls >= 3
+        assert record.words >= 0.9 * record.budget
+    assert abs(result.words - 800) <= 0.1 * 800

@@ -35,6 +35,7 @@ class SectionDraft:
     text: str
     completions: list[Completion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    generated_words: int = 0  # what the calls wrote, cut text included: the token rate learns from it
 
     @property
     def finish_reason(self) -> str:
@@ -88,6 +89,7 @@ class ContinuousWriter:
         completion = self.lm.complete(messages, config, on_delta=hooks.on_delta,
                                       on_retry=lambda _n, err: self._replay(draft, hooks, f"retrying after: {err}"))
         draft.completions.append(completion)
+        draft.generated_words += count_words(completion.text, self.rule)
         hooks.on_call("section", index, attempt, completion)
         new = completion.text if draft.text else clean_section(completion.text)  # a headless piece may open with chatter
         loop = find_loop(new, document[-LOOP_LOOKBACK:])

@@ -50,6 +50,7 @@ class SectionRecord:
     repeat_share: float = 0.0
     notes: list[str] = field(default_factory=list)
     completion_tokens: int = 0  # over every call of this section
+    generated_words: int = 0  # words those calls wrote, before loops and overruns were cut
 
 
 @dataclass

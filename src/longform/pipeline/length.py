@@ -27,7 +27,7 @@ class LengthPolicy:
     low: float = 0.93  # a section below budget × low is continued
     cut_over: float = 1.04  # a section above budget × cut_over is cut near its budget
     max_calls: int = 8  # calls per section at most, continuations included
-    overshoot: float = 1.15  # a call may write up to this share of what is missing (then it is cut)
+    overshoot: float = 1.1  # a call may write up to this share of what is missing (then it is cut)
 
 
 def rebalance(budgets: list[int], index: int, written: int, target: int) -> int:

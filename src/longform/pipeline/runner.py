@@ -41,7 +41,7 @@ from .length import LengthPolicy, TokenRate, rebalance
 from .plan import Plan, Section
 from .planner import make_plan
 from .rolling import RollingContext
-from .write import SectionSettings, section_heading, write_section
+from .write import SectionSettings, extend_section, section_heading, write_section
 
 DEFAULT_TARGET_WORDS = 2000
 LAYOUTS = ("auto", "continuous", "turns", "official")
@@ -194,7 +194,7 @@ class AgentWrite:
             len(done), join_sections(done))
         rate = TokenRate(settings.tokens_per_word)
         for record in done:  # a resumed run knows the rate an uninterrupted one would have
-            rate.add(record.completion_tokens, record.words)
+            rate.add(record.completion_tokens, record.generated_words)
         self._writer = ContinuousWriter(self.lm, context, self.settings.generation, rate, self._window(),
                                         self.settings.length, meta.word_rule)
 
@@ -210,8 +210,10 @@ class AgentWrite:
         seed = meta.seed * 100_003 + section.index * 1_000
         draft = self._writer.write(section.index, budget, heading, join_sections(done), seed, hooks)
         record = self._record_section(meta, section, budget, draft.text, draft.completions, draft.notes)
-        self._writer.rate.add(record.completion_tokens, record.words)  # learnt per finished section only,
-        return record  # so a resumed run sizes its calls exactly as an uninterrupted one
+        record.generated_words = draft.generated_words
+        # learnt per finished section only, so a resumed run sizes its calls as an uninterrupted one
+        self._writer.rate.add(record.completion_tokens, record.generated_words)
+        return record
 
     # turns and official layouts -------------------------------------------
     def _turns_section(self, run_dir: RunDir, meta: RunMeta, plan: Plan, done: list[SectionRecord],
@@ -221,9 +223,22 @@ class AgentWrite:
         messages, dropped = fit_window(messages, self.lm.count_tokens, self._prompt_budget(settings, budget))
         heading = section_heading(section.point) if len(plan.sections) > 1 else ""
         best, drafts = self._write(run_dir, meta, settings, section, budget, messages, join_sections(done), heading)
-        return self._record_section(meta, section, budget, best.text, [d.completion for d in drafts],
-                                    [f"dropped {dropped} earlier parts from the context"] if dropped else [],
-                                    best.repeat_share)
+        completions = [d.completion for d in drafts]
+        text = best.text
+        if self.settings.control_length:  # short of budget: ask for more in follow-up turns
+            def traced(attempt, completion):
+                completions.append(completion)
+                self._record(run_dir, "section", section.index, len(drafts) + attempt + 1, completion)
+
+            config = self.settings.generation.merged(seed=meta.seed * 100_003 + section.index * 1_000)
+            text = extend_section(self.lm, messages, text, budget, config, settings, meta.language,
+                                  self.settings.length.max_calls - 1, traced)
+            if text != best.text:  # a stream shows the section as it now stands
+                self.events.on_section_reset(section, "continued to reach its length")
+                self.events.on_section_delta(section, text)
+        notes = [f"dropped {dropped} earlier parts from the context"] if dropped else []
+        return self._record_section(meta, section, budget, text, completions, notes,
+                                    best.repeat_share if text == best.text else 0.0)
 
     def _official_section(self, run_dir: RunDir, meta: RunMeta, plan: Plan, done: list[SectionRecord],
                           section: Section, budget: int) -> SectionRecord:

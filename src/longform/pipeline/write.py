@@ -192,3 +192,33 @@ def write_section(
             break
     usable = [d for d in drafts if not d.empty] or drafts
     return min(usable, key=lambda d: d.badness(settings)), drafts
+
+
+def extend_section(lm: LM, messages: Messages, text: str, budget: int, config: GenerationConfig,
+                   settings: SectionSettings, lang: str, calls: int, on_call=None) -> str:
+    """The turns layout's length control for backends that cannot continue a
+    reply: while `text` is short of its budget, ask for more in a follow-up turn
+    and append the answer. At most `calls` follow-ups; a follow-up that adds
+    nothing, or only repeats, ends it."""
+    from .. import prompts
+    from ..text import find_loop
+
+    for attempt in range(calls):
+        missing = budget - count_words(text, settings.word_rule)
+        if missing < budget * 0.07:
+            break
+        request = prompts.render("section_more", lang=lang, words=max(50, round(missing, -1)))
+        follow = messages + [{"role": "assistant", "content": text}, {"role": "user", "content": request}]
+        call = config.merged(max_tokens=settings.max_tokens(missing), seed=(config.seed or 0) + 104_729 * (attempt + 1))
+        completion = lm.complete(follow, call)
+        if on_call:
+            on_call(attempt, completion)
+        more = clean_section(completion.text)
+        loop = find_loop(more, text)
+        more = more[:loop] if loop is not None else more
+        if count_words(more, settings.word_rule) < 3:
+            break
+        text = text.rstrip() + "\n\n" + trim_to_sentence(more)
+    if count_words(text, settings.word_rule) > budget * settings.max_over:
+        text = trim_to_words(text, int(budget * settings.max_over), settings.word_rule)
+    return text
