@@ -96,6 +96,17 @@ def test_min_tokens_keeps_the_model_writing(lm):
     assert "<|im_end|>" not in forced.text
 
 
+def test_a_prompt_continuing_the_reply_reuses_every_reply_token(lm):
+    """"## Tides\n\n" alone ends in one "\n\n" token, but two "\n" tokens once text
+    follows: the backend must reuse the reply's own tokens or it re-reads the reply."""
+    first = [{"role": "user", "content": "Write about the sea."}, {"role": "assistant", "content": "## Tides\n\n"}]
+    a = lm.complete(first, GenerationConfig(max_tokens=80, seed=3))
+    after = [first[0], {"role": "assistant", "content": "## Tides\n\n" + a.text + "\n\n## Ships\n\n"}]
+    b = lm.complete(after, GenerationConfig(max_tokens=8, seed=3))
+    assert b.cached_tokens >= a.prompt_tokens + a.completion_tokens - 2
+    assert b.prompt_tokens - b.cached_tokens <= 8  # only the new heading is read
+
+
 def test_max_tokens_ends_with_length(lm):
     c = lm.complete(QUESTION, GenerationConfig(max_tokens=8, seed=7))
     assert c.finish_reason == "length"

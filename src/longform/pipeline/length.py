@@ -27,7 +27,10 @@ class LengthPolicy:
     low: float = 0.93  # a section below budget × low is continued
     cut_over: float = 1.04  # a section above budget × cut_over is cut near its budget
     max_calls: int = 8  # calls per section at most, continuations included
-    overshoot: float = 1.1  # a call may write up to this share of what is missing (then it is cut)
+    # a call may write this share of what is missing: a little over, because the
+    # unfinished last sentence is trimmed; every token past the budget is cut and wasted
+    overshoot: float = 1.04
+    floor: float = 0.9  # end-of-text is forbidden until this share of the missing tokens
 
 
 def rebalance(budgets: list[int], index: int, written: int, target: int) -> int:

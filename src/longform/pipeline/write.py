@@ -36,7 +36,7 @@ _PART_LABEL = re.compile(
 
 @dataclass
 class SectionSettings:
-    tokens_per_word: float = 1.4  # SmolLM2's tokenizer: ≈1.1-1.3 per English word
+    tokens_per_word: float = 1.2  # SmolLM2's tokenizer: ≈1.1-1.3 per English word
     tokens_per_cjk: float = 2.4  # …and ≈2 per Chinese character (byte-level BPE)
     headroom: float = 1.2  # max_tokens = budget × tokens_per_word × headroom
     max_over: float = 1.15  # drafts longer than budget × max_over are cut at a sentence
