@@ -74,6 +74,13 @@ class RunResult:
         return join_sections(self.sections)
 
 
+def raw_text(done: list[SectionRecord]) -> str:
+    """The document as the continuous layout's prompts hold it: sections exactly as
+    generated. `join_sections` tidies whitespace for document.md, but a prompt that
+    differs from the generated text by one newline misses the prefix cache there."""
+    return "\n\n".join(record.text for record in done)
+
+
 class AgentWrite:
     def __init__(self, lm: LM, settings: WriteSettings | None = None, callbacks: list[Callbacks] | None = None):
         self.lm = lm
@@ -191,7 +198,7 @@ class AgentWrite:
         settings = self.settings.section.for_language(meta.language)
         saved = RollingContext.rolls_from(run_dir.load_context())
         context = RollingContext(meta.instruction, plan, meta.language, saved).restored(
-            len(done), join_sections(done))
+            len(done), raw_text(done))
         rate = TokenRate(settings.tokens_per_word)
         for record in done:  # a resumed run knows the rate an uninterrupted one would have
             rate.add(record.completion_tokens, record.generated_words)
@@ -208,7 +215,7 @@ class AgentWrite:
         )
         heading = section_heading(section.point) if len(plan.sections) > 1 else ""
         seed = meta.seed * 100_003 + section.index * 1_000
-        draft = self._writer.write(section.index, budget, heading, join_sections(done), seed, hooks)
+        draft = self._writer.write(section.index, budget, heading, raw_text(done), seed, hooks)
         record = self._record_section(meta, section, budget, draft.text, draft.completions, draft.notes)
         record.generated_words = draft.generated_words
         # learnt per finished section only, so a resumed run sizes its calls as an uninterrupted one

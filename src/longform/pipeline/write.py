@@ -74,9 +74,11 @@ def drop_meta_paragraphs(text: str) -> str:
     """Remove paragraphs in which the model talks about its task instead of
     writing ("Here is a copy of the text:", "In this part we will…", "about
     400 words"). Small models drift into this at the end of a long reply."""
-    paragraphs = re.split(r"(\n\s*\n)", text)
-    kept = [p for p in paragraphs[::2] if not _META.search(p)]
-    return "\n\n".join(p.strip("\n") for p in kept if p.strip())
+    parts = re.split(r"(\n\s*\n)", text) + [""]
+    # kept paragraphs keep their own separators: the text before the first dropped
+    # paragraph stays byte-identical, and so does its prefix-cache entry
+    kept = "".join(p + sep for p, sep in zip(parts[::2], parts[1::2]) if p.strip() and not _META.search(p))
+    return kept.strip("\n")
 
 
 def clean_section(text: str) -> str:
