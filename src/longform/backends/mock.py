@@ -145,7 +145,8 @@ class MockProvider:
         prefill = messages[-1]["content"] if messages[-1]["role"] == "assistant" else ""
         last = next(m["content"] for m in reversed(messages) if m["role"] == "user")
         rng = _rng(messages, config.seed)
-        if _PLAN_WORDS.search(last):
+        # a reply already under way (beyond the planner's "1.") is prose, whatever the request says
+        if _PLAN_WORDS.search(last) and prefill.strip() in ("", "1."):
             answer = lorem_plan(_asked_words(last, 2000), rng)
         else:
             words = _asked_words(last, self.default_words, pick=lambda found: found[-1])
