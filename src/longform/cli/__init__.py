@@ -18,6 +18,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import data as data_commands
     from . import eval as eval_commands
     from . import write
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     write.register(commands)
     eval_commands.register(commands)
+    data_commands.register(commands)
     return parser
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 
 from ..backends import BACKENDS, LM, GenerationConfig, load_backend
+from ..errors import UsageError
 
 
-def add_backend_options(parser: argparse.ArgumentParser) -> None:
+def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool = False) -> None:
     group = parser.add_argument_group("model backend")
     group.add_argument("--backend", default="embedded",
                        help=f"one of {', '.join(BACKENDS)}: embedded, openai, openai:URL#MODEL, hf:PATH, mock:lorem")
-    group.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+    if several_servers:
+        group.add_argument("--base-url", action="append",
+                           help="OpenAI-compatible server; repeat it to spread documents over several (round-robin)")
+    else:
+        group.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     group.add_argument("--model", help="model name to send to the server")
     group.add_argument("--api-key-env", default=None, help="environment variable holding the API key (OPENAI_API_KEY)")
     group.add_argument("--concurrency", type=int, default=None, help="parallel requests to the server")
@@ -36,7 +41,6 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
 
 
 def write_settings_from_args(args: argparse.Namespace, **extra):
-    from ..errors import UsageError
     from ..pipeline.runner import WriteSettings
 
     if args.context is not None and args.context < 512:
@@ -45,13 +49,22 @@ def write_settings_from_args(args: argparse.Namespace, **extra):
                          control_length=not args.no_length_control, generation=generation_from_args(args), **extra)
 
 
-def backend_from_args(args: argparse.Namespace) -> LM:
+def backends_from_args(args: argparse.Namespace) -> list[LM]:
+    """One LM per --base-url (several when it was repeated), else the one --backend names."""
+    urls = args.base_url if isinstance(args.base_url, list) else [args.base_url]
+    if len(urls) > 1 and not args.backend.startswith("openai"):
+        raise UsageError("several --base-url values need an openai backend")
+    return [backend_from_args(args, url) for url in urls]
+
+
+def backend_from_args(args: argparse.Namespace, base_url: str | None = None) -> LM:
     """Build the LM the options ask for; fail fast if a server is unreachable."""
     spec = args.backend
     options = {}
     if spec.startswith("openai"):
-        options = {"base_url": args.base_url, "model": args.model, "api_key_env": args.api_key_env,
-                   "concurrency": args.concurrency}
+        url = base_url if base_url is not None else args.base_url
+        options = {"base_url": url[0] if isinstance(url, list) else url, "model": args.model,
+                   "api_key_env": args.api_key_env, "concurrency": args.concurrency}
     lm = load_backend(spec, max_retries=args.max_retries, **options)
     check = getattr(lm.provider, "check", None)
     if check is not None:

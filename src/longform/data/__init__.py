@@ -1,0 +1,1 @@
+"""Long-output SFT data: run AgentWrite over many instructions, filter, export."""
