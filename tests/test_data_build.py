@@ -228,3 +228,73 @@ def test_cli_bad_input(tmp_path):
     done = cli(["data", "build", "--instructions", str(instructions), "--out", str(tmp_path / "o"),
                 "--backend", "mock:lorem", "--tolerance", "3"], tmp_path)
     assert done.returncode == 2 and "--tolerance" in done.stderr
+
+
+# ------------------------------------------------------------------ stats and export
+
+
+@pytest.fixture(scope="module")
+def finished_build(tmp_path_factory):
+    root = tmp_path_factory.mktemp("build")
+    items = load_instructions(jsonl(root / "i.jsonl", [{"instruction": t} for t in INSTRUCTIONS]), LengthRule("600"))
+    build(items, [mock_lm()], root / "out", BuildSettings(concurrency=2))
+    return root / "out"
+
+
+def test_stats_command(finished_build, tmp_path):
+    from longform.cli import main
+
+    plot = tmp_path / "hist.png"
+    assert main(["data", "stats", str(finished_build / "sft.jsonl"), "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from longform.data.report import sft_stats
+
+    stats = sft_stats(finished_build / "sft.jsonl")
+    assert stats["documents"] == 5 and stats["languages"] == {"en": 5}
+    assert stats["reasons"] == {"duplicate_instruction": 1}
+    assert stats["min"] <= stats["median"] <= stats["max"] and stats["words"] == sum(stats["lengths"])
+
+
+def test_stats_of_a_broken_file(tmp_path):
+    bad = tmp_path / "sft.jsonl"
+    bad.write_text('{"messages": [{"role": "assistant", "content": "x"}]}\n')
+    done = cli(["data", "stats", str(bad)], tmp_path)
+    assert done.returncode == 2 and "sft.jsonl:1: not an SFT row" in done.stderr
+
+
+def test_export_to_a_datasets_folder_and_read_back(finished_build, tmp_path):
+    from datasets import load_from_disk
+
+    from longform.cli import main
+
+    target = tmp_path / "hf"
+    assert main(["data", "export", str(finished_build), "--to", "hf", str(target)]) == 0
+    data = load_from_disk(str(target))
+    rows = read_jsonl(finished_build / "sft.jsonl")
+    assert len(data) == len(rows) and data[0]["messages"] == rows[0]["messages"]
+    assert set(data.column_names) == {"messages", "id", "target_words", "words"}
+    assert main(["data", "export", str(finished_build), "--to", "hf", str(target)]) == 2  # never overwrites
+    # an exported dataset is also an instruction source for the next build
+    items = load_instructions(target, LengthRule("900"))
+    assert [i.id for i in items] == [r["id"] for r in data]
+
+
+def test_round_trip_with_a_real_local_server(tmp_path):
+    """Two short documents written by SmolLM2 behind a real llama-cpp-python server."""
+    from servers import llama_server
+
+    rows = [{"instruction": "Write a short note about rivers", "words": 150},
+            {"instruction": "Write a short note about mountains", "words": 150}]
+    with llama_server() as url:
+        done = cli(["data", "build", "--instructions", str(jsonl(tmp_path / "i.jsonl", rows)), "--out",
+                    str(tmp_path / "out"), "--backend", "openai", "--base-url", url, "--model", "smollm2",
+                    "--concurrency", "2", "--tolerance", "0.5", "--quiet"], tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["finished"] == 2 and stats["failed"] == 0
+    results = [json.loads(p.read_text()) for p in sorted((tmp_path / "out" / "docs").glob("*/result.json"))]
+    assert all(r["backend"].startswith("openai") and r["words"] > 0 for r in results)
+    sft = read_jsonl(tmp_path / "out" / "sft.jsonl")
+    assert len(sft) == stats["kept"]
+    for row in sft:
+        assert row["messages"][1]["content"].strip() and "error" not in row["messages"][1]["content"].lower()

@@ -38,6 +38,17 @@ def register(commands) -> None:
     add_backend_options(b, several_servers=True)
     b.set_defaults(handler=cmd_build)
 
+    st = sub.add_parser("stats", help="lengths, languages and filter reasons of an sft.jsonl")
+    st.add_argument("file", type=Path, help="sft.jsonl (a build's stats.json beside it adds filter reasons)")
+    st.add_argument("--plot", type=Path, help="histogram PNG (default: length_hist.png beside the file)")
+    st.set_defaults(handler=cmd_stats)
+
+    ex = sub.add_parser("export", help="save a build as a `datasets` dataset")
+    ex.add_argument("build_dir", type=Path, help="the --out of a build")
+    ex.add_argument("--to", choices=("hf",), required=True, help="hf: a datasets folder (load_from_disk)")
+    ex.add_argument("target", type=Path, help="folder to create")
+    ex.set_defaults(handler=cmd_export)
+
 
 def cmd_build(args: argparse.Namespace, lms=None) -> int:
     from ..data.build import BuildSettings, build
@@ -60,4 +71,26 @@ def cmd_build(args: argparse.Namespace, lms=None) -> int:
     print(f"kept {stats['kept']} of {stats['instructions']} documents ({stats['kept_words']:,} words); "
           f"filtered {stats['filtered']}, failed {stats['failed']}", file=sys.stderr)
     print(args.out / "sft.jsonl")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from ..data.report import length_histogram, sft_stats
+
+    stats = sft_stats(args.file)
+    plot = length_histogram(stats["lengths"], args.plot or args.file.parent / "length_hist.png")
+    print(f"documents  {stats['documents']:,}")
+    print(f"words      {stats['words']:,} (min {stats['min']:,}, median {stats['median']:,}, max {stats['max']:,})")
+    print("languages  " + (", ".join(f"{k} {v}" for k, v in sorted(stats["languages"].items())) or "-"))
+    print("filtered   " + (", ".join(f"{k} {v}" for k, v in sorted(stats["reasons"].items())) or "-"))
+    print(f"histogram  {plot}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..data.report import export_hf
+
+    count = export_hf(args.build_dir, args.target)
+    print(f"exported {count} documents", file=sys.stderr)
+    print(args.target)
     return 0

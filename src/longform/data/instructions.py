@@ -1,6 +1,7 @@
 """Instructions for a data build, from JSONL, CSV, plain text or a `datasets` dataset.
 
-Every row becomes an `Instruction` with a stable id (its own "id" field, else its
+A row's instruction is its "instruction", "prompt" or "text" field, or the first
+user turn of a chat row ("messages"). Every row becomes an `Instruction` with a stable id (its own "id" field, else its
 row number and a hash of its text), so a rerun over the same file maps each
 instruction to the same document directory. The target length comes from the
 row ("words", "length" or "target_words"), else from the text ("a 5,000-word
@@ -131,6 +132,10 @@ def _hub_rows(name: str):  # pragma: no cover - needs the network, which the tes
 
 
 def _instruction(row: dict, index: int, where: str, rule: LengthRule) -> Instruction:
+    if "messages" in row and not any(f in row for f in TEXT_FIELDS):  # chat data: its first user turn
+        user = next((m.get("content") for m in row["messages"] or [] if isinstance(m, dict)
+                     and m.get("role") == "user"), None)
+        row = {**row, "instruction": user}
     field = next((f for f in TEXT_FIELDS if f in row), None)
     if field is None:
         raise UsageError(f"{where}: no instruction field (expected one of {', '.join(TEXT_FIELDS)})")
