@@ -66,6 +66,8 @@ def test_spread_order_samples_every_bucket_and_language_early():
     assert len(groups) == 8
     # the first 8 items are one of each group; a 24-item limit holds 3 of each
     assert {(bucket_of(i.length), i.language) for i in spread[:8]} == groups
+    lows = [min(j.length for j in spread if bucket_of(j.length) == bucket_of(i.length)) for i in spread[:8]]
+    assert lows == sorted(lows)  # each round goes from the shortest bucket to the longest
     first = load_items(FULL, limit=24, order="spread")
     assert first == spread[:24]
     counts = {g: sum((bucket_of(i.length), i.language) == g for i in first) for g in groups}

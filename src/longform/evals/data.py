@@ -69,7 +69,8 @@ def spread(items: list[EvalItem], group: Callable[[EvalItem], Hashable] | None =
     groups: dict[Hashable, list[EvalItem]] = {}
     for item in items:
         groups.setdefault((group or by_bucket)(item), []).append(item)
-    queues = [groups[key] for key in sorted(groups)]
+    # shortest lengths first (bucket labels sort "[500," after "[4000,"), then by language
+    queues = sorted(groups.values(), key=lambda q: (min(i.length for i in q), q[0].language))
     longest = max(len(queue) for queue in queues)
     return [queue[i] for i in range(longest) for queue in queues if i < len(queue)]
 
