@@ -32,7 +32,7 @@ from pathlib import Path
 from ..backends import LM, GenerationConfig
 from ..errors import UsageError
 from ..lengths import target_words_from_instruction
-from ..text import count_words, detect_language
+from ..text import count_words, detect_language, repeated_ngram_share
 from .context import fit_window, full_conversation, official_conversation
 from .continuous import ContinuousWriter, Hooks
 from .document import CallRecord, RunDir, RunMeta, SectionRecord, join_sections
@@ -183,8 +183,6 @@ class AgentWrite:
 
     def _record_section(self, meta: RunMeta, section: Section, budget: int, text: str, completions, notes,
                         repeat_share: float = 0.0) -> SectionRecord:
-        from ..text import repeated_ngram_share
-
         return SectionRecord(
             index=section.index, point=section.point, budget=budget, text=text,
             words=count_words(text, meta.word_rule), calls=len(completions),
