@@ -61,8 +61,9 @@ def main() -> None:
     p.add_argument("--instructions", type=int, default=8)
     p.add_argument("--words", type=int, default=400)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--server-args", default="", help='extra llama_cpp.server options, e.g. "--cache True"')
     args = p.parse_args()
-    with llama_server(threads=args.threads, n_ctx=4096) as url:
+    with llama_server(threads=args.threads, n_ctx=4096, extra_args=tuple(args.server_args.split())) as url:
         a_tokens, a_seconds = plain(url, args.concurrency, args.instructions, max_tokens=round(args.words * 1.4))
         b_tokens, b_seconds, stats = data_build(url, args.concurrency, args.instructions, args.words)
     a_rate, b_rate = a_tokens / a_seconds, b_tokens / b_seconds
