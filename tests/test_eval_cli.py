@@ -194,6 +194,32 @@ def test_score_with_an_unusable_judge_leaves_rows_unscored(tmp_path, capsys):
     assert "3 unscored" in capsys.readouterr().err
 
 
+def test_judge_verdicts_are_saved_and_reused(tmp_path, capsys):
+    file, out = tmp_path / "mine.jsonl", tmp_path / "scored"
+    write_predictions(file)
+    argv = ["eval", "score", "--predictions", str(file), "--out", str(out), "--judge-attempts", "1", "--quiet"]
+    seen = []
+
+    def judge_once_then_fail(messages, config):  # the second row's verdict cannot be parsed the first time
+        seen.append(messages[0]["content"])
+        return "no verdict" if len(seen) == 2 else verdict(messages, config)
+
+    first = MockProvider(responder=judge_once_then_fail)
+    assert cmd_score(build_parser().parse_args(argv), judge_lm=LM(first)) == 0
+    assert len(first.calls) == 3
+    saved = [json.loads(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
+    assert len(saved) == 2  # the unscored row is not saved
+    again = MockProvider(responder=verdict)
+    assert cmd_score(build_parser().parse_args(argv), judge_lm=LM(again)) == 0
+    assert len(again.calls) == 1  # only the row left unscored is judged again
+    overall = json.loads((out / "report.json").read_text(encoding="utf-8"))["overall"]
+    assert overall["judged"] == 3 and overall["unscored"] == 0
+    other = MockProvider(responder=verdict)  # another judge (name) judges everything itself
+    other.name = "another-judge"
+    assert cmd_score(build_parser().parse_args(argv), judge_lm=LM(other)) == 0
+    assert len(other.calls) == 3
+
+
 # ------------------------------------------------------------------ bad input: one line, exit 2
 
 

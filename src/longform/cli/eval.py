@@ -192,7 +192,7 @@ def judge_from_args(args: argparse.Namespace):
 
 
 def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: str) -> int:
-    from ..evals.judge import judge_rows
+    from ..evals.judge import VerdictCache, judge_rows
     from ..evals.report import build_report, write_report
     from ..evals.scores import score_row
     from .eval_progress import JudgeLines
@@ -200,9 +200,10 @@ def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: 
     scored = [score_row(row, args.word_rule) for row in rows]
     if judge is not None:
         judge_lm, template = judge
+        cache = VerdictCache(args.out / "judgments.jsonl", judge_lm.name, template)
         scored = judge_rows(judge_lm, template, scored, attempts=args.judge_attempts,
                             concurrency=args.judge_concurrency or getattr(args, "concurrency", None) or 1,
-                            on_done=JudgeLines(len(scored), args.quiet))
+                            on_done=JudgeLines(len(scored), args.quiet), cache=cache)
     report = build_report(scored)
     paths = write_report(args.out, scored, report, title=title)
     print(summary_line(report), file=sys.stderr)

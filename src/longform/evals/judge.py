@@ -11,6 +11,7 @@ finally left unscored, never counted as a 0.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import re
@@ -266,14 +267,21 @@ def _judged(row: dict, verdict: Verdict) -> dict:
 
 def judge_rows(lm, template: JudgeTemplate, rows: list[dict], *, attempts: int = 3, concurrency: int = 1,
                on_done: Callable[[int, dict], None] | None = None,
-               config: GenerationConfig | None = None) -> list[dict]:
+               config: GenerationConfig | None = None, cache: "VerdictCache | None" = None) -> list[dict]:
     """New rows with "judge" filled, in input order. `on_done(i, row)` is called
-    from this thread as each row finishes (in completion order when concurrent)."""
+    from this thread as each row finishes (in completion order when concurrent).
+    With a `cache`, saved verdicts are reused and new ones saved as they arrive."""
 
     def one(row: dict) -> dict:
+        saved = cache.get(row) if cache is not None else None
+        if saved is not None:
+            return {**row, "judge": saved}
         verdict = judge_response(lm, template, row.get("prompt") or "", row.get("response") or "",
                                  attempts=attempts, config=config)
-        return _judged(row, verdict)
+        judged = _judged(row, verdict)
+        if cache is not None:
+            cache.put(judged)
+        return judged
 
     results: list[dict | None] = [None] * len(rows)
     if concurrency <= 1:
@@ -294,3 +302,43 @@ def judge_rows(lm, template: JudgeTemplate, rows: list[dict], *, attempts: int =
         # On an error, drop the rows not started yet instead of judging them for nothing.
         pool.shutdown(wait=True, cancel_futures=True)
     return results
+
+
+class VerdictCache:
+    """Parsed verdicts saved as they arrive (`judgments.jsonl` in the report folder), so a
+    killed or repeated `eval score` does not pay the judge twice. A verdict is keyed by
+    the judge's name, the template text, the prompt and the response; unscored items
+    are not saved, so a rerun tries them again."""
+
+    def __init__(self, path: str | Path, judge_name: str, template: JudgeTemplate):
+        from .predictions import repair
+
+        self.path, self.prefix = Path(path), f"{judge_name}\0{template.text}\0"
+        self.saved: dict[str, dict] = {}
+        if self.path.exists():
+            repair(self.path, on_torn=None)  # a kill mid-append tears at most the last line
+            for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+                try:
+                    row = json.loads(line)
+                    self.saved[row["key"]] = row["judge"]
+                except (ValueError, KeyError, TypeError):
+                    raise UsageError(f"{self.path}:{number}: not a saved verdict; delete the file to judge "
+                                     "everything again") from None
+
+    def key(self, row: dict) -> str:
+        text = self.prefix + (row.get("prompt") or "") + "\0" + (row.get("response") or "")
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def get(self, row: dict) -> dict | None:
+        return self.saved.get(self.key(row))
+
+    def put(self, row: dict) -> None:
+        from .predictions import append_prediction
+
+        judge = row.get("judge") or {}
+        if judge.get("S_q") is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = self.key(row)
+        self.saved[key] = judge
+        append_prediction(self.path, {"key": key, "judge": judge})
