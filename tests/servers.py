@@ -112,14 +112,18 @@ def _stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
 
 @dataclass
 class ProxiedRequest:
-    number: int | None  # 1-based count among chat-completion POSTs; None for other requests
+    number: int | None  # 1-based count among (chat) completion POSTs; None for other requests
     method: str
     path: str
     status: int  # the status line the client got (200 for "drop"/"interrupt", 0 for "stall")
     fault: str | int | None  # the fault applied, None when passed through untouched
+    body: bytes = b""  # what the client sent
+
+    def json(self) -> dict:
+        return json.loads(self.body)
 
 
-# Faults, keyed by the 1-based number of a POST to .../chat/completions:
+# Faults, keyed by the 1-based number of a POST to .../chat/completions or .../completions:
 #   int (e.g. 503, 429, 400)  answer with that status and a JSON error body; 429 carries Retry-After
 #   "drop"                    forward the start of the response, then cut the TCP connection
 #   "interrupt"               forward the start, then end the stream cleanly with `data: [DONE]` and no
@@ -175,8 +179,8 @@ class FaultProxy:
         return [r.status for r in self.chat_requests]
 
     def _next(self, method: str, path: str) -> tuple[int | None, str | int | None]:
-        """Number this request if it is a chat completion, and look up its fault."""
-        if method != "POST" or not path.rstrip("/").endswith("/chat/completions"):
+        """Number this request if it is a (chat) completion, and look up its fault."""
+        if method != "POST" or not path.rstrip("/").endswith("/completions"):
             return None, None
         with self._lock:
             self._count += 1
@@ -235,7 +239,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         number, fault = self.proxy._next(self.command, self.path)
         # Logged before answering, with the status set before the first byte goes out:
         # a client that has its answer always finds its request in the log.
-        record = ProxiedRequest(number, self.command, self.path, 0, fault)
+        record = ProxiedRequest(number, self.command, self.path, 0, fault, body)
         self.proxy._log(record)
         with self.proxy._tracking(number is not None):
             self._respond(body, record)

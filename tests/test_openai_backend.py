@@ -199,6 +199,34 @@ def test_unreachable_server_fails_fast():
     assert time.perf_counter() - started < 5
 
 
+# -- completions mode: the chat template rendered on our side -----------------
+
+
+def test_completions_mode_continues_an_assistant_reply(server_url):
+    lm = make_lm(server_url, template="embedded", stream=False)
+    assert lm.supports_prefill
+    prefix = "My favourite fruit is the"
+    c = lm.complete([{"role": "user", "content": "Name a fruit."}, {"role": "assistant", "content": prefix}],
+                    GenerationConfig(max_tokens=12, seed=1, temperature=0.0))
+    assert c.text.strip() and not c.text.startswith(prefix)  # only the new text comes back
+    assert c.text[0] == " "  # it goes on from "the", mid-sentence, not as a new reply
+    assert c.prompt_tokens > 20  # the server counted the rendered template, system prompt included
+
+
+def test_completions_mode_sends_min_tokens_which_the_server_honours(server_url):
+    lm = make_lm(server_url, template="embedded", stream=False)
+    question = [{"role": "user", "content": "Is water wet? Answer with one word."}]
+    free = lm.complete(question, GenerationConfig(max_tokens=80, seed=1, temperature=0.0))
+    held = lm.complete(question, GenerationConfig(max_tokens=80, min_tokens=45, seed=1, temperature=0.0))
+    assert free.finish_reason == "stop" and free.completion_tokens < 45
+    assert held.completion_tokens >= 45
+    assert held.text.startswith(free.text.rstrip()[:20])  # same greedy start, kept going
+
+
+def test_chat_mode_cannot_continue_a_reply(server_url):
+    assert not make_lm(server_url).supports_prefill
+
+
 # -- the whole engine through the proxy -------------------------------------
 
 
@@ -258,3 +286,17 @@ def test_trace_records_transport_retries(engine_run):
 def test_stream_consumers_hear_of_the_retry(engine_run):
     _, _, _, recorder = engine_run
     assert any(index == 1 for index, _ in recorder.resets)
+
+
+def test_engine_over_completions_mode_extends_one_prompt(server_url, tmp_path):
+    """With a template the engine picks the continuous layout: every section's
+    prompt starts with the previous one, which a server's prefix cache can reuse."""
+    settings = WriteSettings(target_words=200, seed=3, plan_attempts=1)
+    with FaultProxy(server_url) as proxy:
+        lm = make_lm(proxy.url, template="embedded")
+        result = AgentWrite(lm, settings).run("Write a 200-word note about tides.", tmp_path / "tides")
+    prompts = [r.json()["prompt"] for r in proxy.chat_requests[1:]]  # after the plan
+    assert len(prompts) >= 2 and all(r.path.endswith("/v1/completions") for r in proxy.chat_requests)
+    for earlier, later in zip(prompts, prompts[1:]):
+        assert later.startswith(earlier)
+    assert result.words > 0 and all(s.text.strip() for s in result.sections)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..errors import BackendError, UsageError
 from .base import Completion, DeltaSink, GenerationConfig, Messages
+from .chat_template import from_llama
 from .sampling import MinTokens, NoRepeatNGram, ProseOnly, word_continuations
 
 # A 135M model loops easily; these defaults keep it moving without garbling text.
@@ -54,7 +55,6 @@ class EmbeddedProvider:
                  n_batch: int = 512):
         try:
             from llama_cpp import Llama
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
             raise UsageError("the embedded backend needs llama-cpp-python (pip install llama-cpp-python)") from None
         path = Path(model_path) if model_path else embedded_model_path()
@@ -64,31 +64,15 @@ class EmbeddedProvider:
                          n_threads=threads or os.cpu_count() or 1)
         self.context_window = self.llm.n_ctx()
         self.name = "embedded" if model_path is None else f"embedded:{path.name}"
-        self._formatter = self._chat_formatter(Jinja2ChatFormatter)
+        self._template = from_llama(self.llm, str(path))
         self._lock = threading.Lock()
         self._continuations, self._prose = self._vocabulary_guards()
         self._end_ids = self._end_tokens()
         self._pieces: dict[int, bytes] = {}  # token id -> its bytes, filled as tokens are seen
 
-    def _chat_formatter(self, formatter_cls):
-        meta = self.llm.metadata
-        template = meta.get("tokenizer.chat_template")
-        if not template:
-            raise UsageError("this GGUF file has no chat template")
-        token = lambda key: self.llm._model.token_get_text(int(meta[key])) if key in meta else ""  # noqa: E731
-        return formatter_cls(template=template, eos_token=token("tokenizer.ggml.eos_token_id"),
-                             bos_token=token("tokenizer.ggml.bos_token_id"))
-
     def _prompt(self, messages: Messages) -> tuple[list[int], list[str]]:
-        prefill = ""
-        if messages and messages[-1]["role"] == "assistant":  # continue this reply (see base.py)
-            prefill = messages[-1]["content"]
-            messages = messages[:-1]
-        rendered = self._formatter(messages=messages)
-        prompt = rendered.prompt + prefill
-        tokens = self._tokenize_after_history(prompt.encode("utf-8"))
-        stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
-        return tokens, stop
+        prompt, stop = self._template.render(messages)  # a final assistant message is continued (base.py)
+        return self._tokenize_after_history(prompt.encode("utf-8")), stop
 
     def _piece(self, token: int) -> bytes:
         piece = self._pieces.get(token)

@@ -9,6 +9,13 @@ is never returned as text.
 llama-cpp-python's server cuts a running stream whenever another request arrives
 (`--interrupt_requests`, on by default): run it with `--interrupt_requests False`
 or use `concurrency=1`, or concurrent calls keep cutting each other off.
+
+Completions mode (`?template=embedded`, a .gguf file, a model folder or a Jinja
+file): we render the model's chat template ourselves and call `/v1/completions`
+with the text. The server can then continue an assistant reply, so the engine
+uses its continuous layout (each prompt extends the last, which a server's prefix
+cache serves almost entirely), and `min_tokens` is sent, which llama.cpp's and
+vLLM's servers honour. Use it with local servers whose model you know.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import httpx
 
 from ..errors import BackendError, UsageError
 from .base import Completion, DeltaSink, GenerationConfig, Messages, TransientError, estimate_tokens
+from .chat_template import load_chat_template
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -38,6 +46,7 @@ class OpenAIProvider:
         concurrency: int = 8,
         stream: bool = True,
         context_window: int | None = None,
+        template: str | None = None,
     ):
         base_url = base_url or os.environ.get("LONGFORM_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
         if not base_url:
@@ -50,6 +59,8 @@ class OpenAIProvider:
         self.stream = stream
         self.context_window = context_window
         self.max_concurrency = concurrency
+        self.chat_template = load_chat_template(str(template)) if template else None
+        self.supports_prefill = self.chat_template is not None
         key = os.environ.get(api_key_env, "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.client = httpx.Client(
@@ -68,9 +79,17 @@ class OpenAIProvider:
             raise BackendError(f"cannot reach {self.base_url}: {exc.__class__.__name__}: {exc}") from None
 
     def _payload(self, messages: Messages, config: GenerationConfig) -> dict:
-        body = {"model": self.model, "messages": messages, "max_tokens": config.max_tokens, "stream": self.stream}
+        body = {"model": self.model, "max_tokens": config.max_tokens, "stream": self.stream}
+        stop = list(config.stop)
+        if self.chat_template:
+            body["prompt"], template_stop = self.chat_template.render(messages)
+            stop += template_stop
+            body["min_tokens"] = config.min_tokens
+        else:
+            body["messages"] = messages
         optional = {"temperature": config.temperature, "top_p": config.top_p, "seed": config.seed,
-                    "repetition_penalty": config.repetition_penalty, "stop": list(config.stop) or None}
+                    "repetition_penalty": config.repetition_penalty, "stop": stop or None,
+                    "min_tokens": body.pop("min_tokens", None)}
         body.update({k: v for k, v in optional.items() if v is not None})
         if self.stream:
             body["stream_options"] = {"include_usage": True}
@@ -78,7 +97,7 @@ class OpenAIProvider:
 
     def generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None = None) -> Completion:
         started = time.perf_counter()
-        url = f"{self.base_url}/chat/completions"
+        url = f"{self.base_url}/{'completions' if self.chat_template else 'chat/completions'}"
         try:
             if self.stream:
                 completion = self._streamed(url, self._payload(messages, config), on_delta)
@@ -108,7 +127,7 @@ class OpenAIProvider:
                     raise TransientError(f"server error in stream: {event['error']}")
                 usage = event.get("usage") or usage
                 for choice in event.get("choices") or []:
-                    text = (choice.get("delta") or {}).get("content") or ""
+                    text = _choice_text(choice, "delta") or ""
                     if text:
                         parts.append(text)
                         chunks += 1
@@ -163,10 +182,17 @@ def _json_body(response: httpx.Response) -> dict:
 
 def _from_body(body: dict) -> Completion:
     choice = (body.get("choices") or [{}])[0]
-    text = (choice.get("message") or {}).get("content")
+    text = _choice_text(choice, "message")
     if text is None:
         raise TransientError(f"response without message content: {str(body)[:200]}")
     return _completion(text, choice.get("finish_reason") or "stop", body.get("usage") or {}, 0)
+
+
+def _choice_text(choice: dict, key: str) -> str | None:
+    """A choice's text: chat puts it under message/delta, completions under text."""
+    if "text" in choice:
+        return choice["text"]
+    return (choice.get(key) or {}).get("content")
 
 
 def _completion(text: str, reason: str, usage: dict, fallback_tokens: int) -> Completion:
