@@ -20,13 +20,14 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from . import data as data_commands
     from . import eval as eval_commands
-    from . import write
+    from . import train, write
 
     parser = _Parser(prog="longform", description="Make language models write ultra-long text.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     write.register(commands)
     eval_commands.register(commands)
     data_commands.register(commands)
+    train.register(commands)
     return parser
 
 

@@ -4,6 +4,7 @@
         --base-url http://gpu1:8000/v1 --base-url http://gpu2:8000/v1 --model M --concurrency 64
     longform data stats data/run1/sft.jsonl
     longform data export data/run1 --to hf data/run1-hf
+    longform data prefs --instructions prompts.jsonl --backend hf:models/m --k 4 --judge-backend openai:URL#J --out p
 
 A killed build continues where it stopped when the same command is run again.
 """
@@ -15,7 +16,9 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import add_backend_options, add_layout_options, backends_from_args, write_settings_from_args
+from .common import (add_backend_options, add_layout_options, backend_from_args, backends_from_args,
+                     write_settings_from_args)
+from .judge_options import add_judge_options, judge_setup
 
 
 def register(commands) -> None:
@@ -48,6 +51,21 @@ def register(commands) -> None:
     ex.add_argument("--to", choices=("hf",), required=True, help="hf: a datasets folder (load_from_disk)")
     ex.add_argument("target", type=Path, help="folder to create")
     ex.set_defaults(handler=cmd_export)
+
+    pr = sub.add_parser("prefs", help="k answers per instruction, judged and length-scored: DPO pairs",
+                        description="chosen = best of w·S_l + (1-w)·S_q, rejected = a random lower one.")
+    pr.add_argument("--instructions", required=True, help="as for `data build`")
+    pr.add_argument("--out", type=Path, required=True, help="folder for samples.jsonl, prefs.jsonl, report.json")
+    pr.add_argument("--k", type=int, default=4, help="answers per instruction (at least 2)")
+    pr.add_argument("--length-weight", type=float, default=0.5, help="w: weight of S_l against S_q (0..1)")
+    pr.add_argument("--default-words", default="2000", help="target of rows that state none (N or LO-HI)")
+    pr.add_argument("--max-tokens", type=int, help="per answer (default: from the target)")
+    pr.add_argument("--limit", type=int, help="only the first N instructions")
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--quiet", action="store_true", help="no progress")
+    add_backend_options(pr)
+    add_judge_options(pr)
+    pr.set_defaults(handler=cmd_prefs)
 
 
 def cmd_build(args: argparse.Namespace, lms=None) -> int:
@@ -94,3 +112,39 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"exported {count} documents", file=sys.stderr)
     print(args.target)
     return 0
+
+
+def cmd_prefs(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
+    from ..data.instructions import LengthRule, load_instructions
+    from ..data.prefs import PrefSettings, build_prefs
+
+    if args.k < 2:
+        raise UsageError(f"--k must be at least 2 (a pair needs two answers), got {args.k}")
+    if not 0 <= args.length_weight <= 1:
+        raise UsageError(f"--length-weight must be between 0 and 1, got {args.length_weight}")
+    judge = judge_setup(args, judge_lm)
+    if judge is None:
+        raise UsageError("data prefs needs a judge: --judge-backend SPEC")
+    items = load_instructions(args.instructions, LengthRule(args.default_words), args.limit)
+    settings = PrefSettings(k=args.k, length_weight=args.length_weight, seed=args.seed,
+                            concurrency=args.concurrency or 1, judge_attempts=args.judge_attempts,
+                            max_tokens=args.max_tokens)
+    total = len(items) * args.k
+    progress = None if args.quiet else _sample_progress(total)
+    report = build_prefs(items, lm or backend_from_args(args), judge[0], judge[1], args.out, settings, progress)
+    print(f"{report['pairs']} pairs from {report['instructions']} instructions; no pair: {report['no_pair'] or '-'}",
+          file=sys.stderr)
+    print(args.out / "prefs.jsonl")
+    return 0
+
+
+def _sample_progress(total: int):
+    seen = [0]
+
+    def on_sample(sample: dict) -> None:
+        seen[0] += 1
+        score = "unscored" if sample["score"] is None else f"score {sample['score']:.1f}"
+        print(f"[{seen[0]}/{total}] {sample['id']} #{sample['sample']}: {sample['words']} words, {score}",
+              file=sys.stderr)
+
+    return on_sample

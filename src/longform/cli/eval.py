@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..text import WORD_RULES
 from .common import add_backend_options, add_layout_options, backend_from_args, write_settings_from_args
+from .judge_options import add_judge_options, judge_setup
 
 
 def register(commands) -> None:
@@ -28,7 +29,7 @@ def register(commands) -> None:
     lb = sub.add_parser("longbench-write", help="generate, score and report LongBench-Write",
                         description="Answer every item, score length (S_l) and, with a judge, quality (S_q).")
     _generation_options(lb, "longbench_write.jsonl")
-    _judge_options(lb)
+    add_judge_options(lb)
     lb.set_defaults(handler=cmd_longbench)
 
     sc = sub.add_parser("score", help="score an existing predictions.jsonl",
@@ -38,7 +39,7 @@ def register(commands) -> None:
     sc.add_argument("--word-rule", choices=WORD_RULES, default="official")
     sc.add_argument("--title", default="", help="name of this run in reports and comparisons")
     sc.add_argument("--quiet", action="store_true", help="no progress lines")
-    _judge_options(sc)
+    add_judge_options(sc)
     sc.set_defaults(handler=cmd_score)
 
     ru = sub.add_parser("ruler", help="LongWrite-Ruler: how long does the system really write?",
@@ -71,26 +72,13 @@ def _generation_options(p: argparse.ArgumentParser, data_name: str) -> None:
     add_backend_options(p)
 
 
-def _judge_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("judge (quality score S_q; without it only S_l is reported)")
-    g.add_argument("--judge-backend", metavar="SPEC", help="backend spec of the judge, e.g. openai:URL#MODEL")
-    g.add_argument("--judge-base-url", help="server of an openai judge")
-    g.add_argument("--judge-model", help="model name of an openai judge")
-    g.add_argument("--judge-api-key-env", help="environment variable with the judge's API key")
-    g.add_argument("--judge-template", type=Path,
-                   help="judge prompt: the benchmark's judge.txt ($INST$/$RESPONSE$) or a Jinja file "
-                        "(default: built-in)")
-    g.add_argument("--judge-attempts", type=int, default=3, help="tries per item before it stays unscored")
-    g.add_argument("--judge-concurrency", type=int, help="parallel judge calls (default: --concurrency, or 1)")
-
-
 # ------------------------------------------------------------------ handlers
 
 
 def cmd_longbench(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     """`lm` / `judge_lm` replace the ones the options describe (tests, notebooks)."""
     items = _items(args)
-    judge = _judge_setup(args, judge_lm)  # before generation: a bad judge option must not cost hours
+    judge = judge_setup(args, judge_lm)  # before generation: a bad judge option must not cost hours
     rows, lm = _generate(args, items, lm)
     title = args.title or f"LongBench-Write: {lm.name}, {args.system}"
     return _score_and_report(args, rows, judge, title)
@@ -100,7 +88,7 @@ def cmd_score(args: argparse.Namespace, judge_lm=None) -> int:
     from ..evals.predictions import read_predictions
 
     _check_out(args.out)
-    judge = _judge_setup(args, judge_lm)
+    judge = judge_setup(args, judge_lm)
     rows = read_predictions(args.predictions)
     if not rows:
         raise UsageError(f"{args.predictions}: no predictions")
@@ -157,38 +145,6 @@ def _generate(args: argparse.Namespace, items, lm=None):
                     single_max_tokens=args.single_max_tokens, word_rule=args.word_rule,
                     callbacks=item_progress(args.quiet), generation=settings.generation, settings=settings)
     return rows, lm
-
-
-def _judge_setup(args: argparse.Namespace, judge_lm=None):
-    """(judge LM, template), or None when no judge was asked for."""
-    from ..evals.judge import JudgeTemplate
-
-    for name in ("judge_attempts", "judge_concurrency"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    if judge_lm is None and args.judge_backend is None:
-        if args.judge_template is not None:
-            raise UsageError("--judge-template needs --judge-backend")
-        return None
-    template = JudgeTemplate.load(args.judge_template)
-    return (judge_lm or judge_from_args(args)), template
-
-
-def judge_from_args(args: argparse.Namespace):
-    from ..backends import load_backend
-
-    spec = args.judge_backend
-    server = {"base_url": args.judge_base_url, "model": args.judge_model, "api_key_env": args.judge_api_key_env}
-    if not spec.startswith("openai"):
-        if any(server.values()):
-            raise UsageError("--judge-base-url, --judge-model and --judge-api-key-env need an openai judge backend")
-        server = {}
-    lm = load_backend(spec, **server)
-    check = getattr(lm.provider, "check", None)
-    if check is not None:
-        check()  # an unreachable judge should fail now, not after scoring starts
-    return lm
 
 
 def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: str) -> int:

@@ -57,19 +57,8 @@ class LengthRule:
 
 def load_instructions(source: str | Path, rule: LengthRule, limit: int | None = None) -> list[Instruction]:
     """Rows of `source` in order; a bad row stops the load with FILE:LINE: what is wrong."""
-    text = str(source)
-    if text.startswith("hf:"):
-        rows = _hub_rows(text[3:])
-    else:
-        path = Path(source)
-        if path.is_dir():
-            rows = _dataset_rows(path)
-        elif not path.exists():
-            raise UsageError(f"instructions file {path} does not exist")
-        else:
-            rows = _file_rows(path)
     items, seen_ids = [], set()
-    for where, row in rows:
+    for where, row in read_rows(source, "instructions file"):
         item = _instruction(row, len(items), where, rule)
         if item.id in seen_ids:
             raise UsageError(f"{where}: id {item.id!r} appears twice")
@@ -80,6 +69,20 @@ def load_instructions(source: str | Path, rule: LengthRule, limit: int | None = 
     if not items:
         raise UsageError(f"{source}: no instructions")
     return items
+
+
+def read_rows(source: str | Path, what: str = "file"):
+    """(where, row) pairs from JSONL/CSV/text, a saved `datasets` folder or hf:NAME[:SPLIT];
+    `where` is FILE:LINE (or FOLDER[index]) for error messages."""
+    text = str(source)
+    if text.startswith("hf:"):
+        return _hub_rows(text[3:])
+    path = Path(source)
+    if path.is_dir():
+        return _dataset_rows(path)
+    if not path.exists():
+        raise UsageError(f"{what} {path} does not exist")
+    return _file_rows(path)
 
 
 def _file_rows(path: Path):

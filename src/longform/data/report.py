@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from ..errors import UsageError
-from ..io import read_json
+from ..io import read_json, staged_folder
 from ..text import count_words, detect_language
 
 
@@ -79,16 +77,6 @@ def export_hf(build_dir: Path, target: Path) -> int:
     if len(meta) == len(rows):
         rows = [{"messages": r["messages"], "id": m["id"], "target_words": m["target_words"], "words": m["words"]}
                 for r, m in zip(rows, meta)]
-    if target.exists() and any(target.iterdir()):
-        raise UsageError(f"{target} exists and is not empty; choose another folder")
-    # written beside the target and renamed: an interrupted export leaves no half dataset
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent if target.parent.exists() else None))
-    try:
-        Dataset.from_list(rows).save_to_disk(str(staging / "data"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target.rmdir()
-        (staging / "data").rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with staged_folder(target) as staging:  # an interrupted export leaves no half dataset
+        Dataset.from_list(rows).save_to_disk(str(staging))
     return len(rows)

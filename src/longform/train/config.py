@@ -1,0 +1,146 @@
+"""Training configs: one YAML file, our keys plus the TRL config's own fields.
+
+    model: models/smollm2-135m        # a transformers folder (see `longform model export`)
+    data: [data/run1/sft.jsonl]        # our keys ...
+    loss: token
+    learning_rate: 2.0e-5              # ... and any field of TRL's SFTConfig / DPOConfig
+    max_length: 4096
+
+Every problem is reported with the file and line of the key it concerns, so a
+typo in a long config is found at once, before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+
+# Our own keys, per command, with their defaults. Everything else must be a TRL field.
+OWN_KEYS: dict[str, dict] = {
+    "sft": {"model": None, "data": None, "general_data": [], "general_ratio": 0.0, "loss": "token",
+            "lora": None, "skip_longer": True, "limit": None},
+    "dpo": {"model": None, "data": None, "lora": None, "limit": None},
+}
+LORA_KEYS = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}
+# Defaults that differ from TRL's: what a first run on any machine should do.
+TRL_DEFAULTS = {"report_to": "none", "save_strategy": "no", "logging_steps": 1}
+
+
+@dataclass
+class TrainConfig:
+    kind: str  # "sft" | "dpo"
+    path: Path
+    own: dict
+    trl: dict
+    lines: dict = field(default_factory=dict)  # key -> line number in the YAML file
+
+    def where(self, key: str) -> str:
+        line = self.lines.get(key)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+    def error(self, key: str, message: str) -> UsageError:
+        return UsageError(f"{self.where(key)}: {key}: {message}")
+
+    def resolve(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.path.parent / path)
+
+    def paths(self, key: str) -> list[Path]:
+        value = self.own.get(key) or []
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise self.error(key, "expected a path or a list of paths")
+        return [self.resolve(v) for v in values]
+
+
+def load_config(path: str | Path, kind: str) -> TrainConfig:
+    """Read and check a YAML config for `kind` (sft, dpo); TRL fields are checked by name here
+    and by value when `trl_args` builds the TRL config."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text)
+        values = yaml.safe_load(text)
+    except OSError as exc:
+        raise UsageError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise UsageError(f"{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    if not isinstance(values, dict):
+        raise UsageError(f"{path}: a config is a mapping of keys to values")
+    lines = {k.value: k.start_mark.line + 1 for k, _ in node.value} if node is not None else {}
+    own = {**OWN_KEYS[kind], **{k: v for k, v in values.items() if k in OWN_KEYS[kind]}}
+    trl = {**TRL_DEFAULTS, **{k: v for k, v in values.items() if k not in OWN_KEYS[kind]}}
+    config = TrainConfig(kind, path, own, trl, lines)
+    _check_names(config)
+    _check_own(config)
+    return config
+
+
+def trl_config_class(kind: str):
+    from trl import DPOConfig, SFTConfig
+
+    return {"sft": SFTConfig, "dpo": DPOConfig}[kind]
+
+
+def _check_names(config: TrainConfig) -> None:
+    fields = {f.name for f in dataclasses.fields(trl_config_class(config.kind))}
+    for key in config.trl:
+        if key not in fields:
+            ours = ", ".join(OWN_KEYS[config.kind])
+            cls = trl_config_class(config.kind).__name__
+            raise config.error(key, f"unknown key (neither a field of TRL's {cls} nor one of ours: {ours})")
+
+
+def _check_own(config: TrainConfig) -> None:
+    own = config.own
+    for key in ("model", "data"):
+        if not own.get(key):
+            raise UsageError(f"{config.path}: missing required key {key!r}")
+    if config.kind == "sft":
+        if own["loss"] not in ("token", "sequence"):
+            raise config.error("loss", f"{own['loss']!r} is not one of: token, sequence")
+        ratio = own["general_ratio"]
+        if not isinstance(ratio, (int, float)) or ratio < 0:
+            raise config.error("general_ratio", "expected a number >= 0 (general samples per long sample)")
+    lora = own.get("lora")
+    if lora not in (None, False, True) and not isinstance(lora, dict):
+        raise config.error("lora", "expected true, false or a mapping (r, alpha, dropout, target_modules)")
+    if isinstance(lora, dict) and (unknown := set(lora) - set(LORA_KEYS)):
+        raise config.error("lora", f"unknown keys {sorted(unknown)} (known: {', '.join(LORA_KEYS)})")
+    limit = own.get("limit")
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise config.error("limit", "expected a positive whole number of samples")
+
+
+def trl_args(config: TrainConfig, **overrides):
+    """The TRL config object; a bad value becomes one line naming the key when TRL says which."""
+    cls = trl_config_class(config.kind)
+    values = {**config.trl, **overrides}
+    if "output_dir" in values:
+        values["output_dir"] = str(config.resolve(str(values["output_dir"])))
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        key = next((k for k in values if k in message), None)
+        raise (config.error(key, message) if key else UsageError(f"{config.path}: {message}")) from None
+
+
+def lora_config(config: TrainConfig):
+    """A peft LoraConfig, or None for full fine-tuning."""
+    lora = config.own.get("lora")
+    if not lora:
+        return None
+    from peft import LoraConfig
+
+    values = {**LORA_KEYS, **(lora if isinstance(lora, dict) else {})}
+    return LoraConfig(r=values["r"], lora_alpha=values["alpha"], lora_dropout=values["dropout"],
+                      target_modules=values["target_modules"], task_type="CAUSAL_LM")
