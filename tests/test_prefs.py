@@ -95,5 +95,8 @@ def test_cli_needs_a_judge_and_k_of_two(tmp_path, capsys):
             "--backend", "mock:lorem"]
     assert main(base) == 2
     assert "needs a judge" in capsys.readouterr().err
+    assert main([*base, "--length-weight", "1", "--k", "2", "--quiet", "--default-words", "50"]) == 0  # length only
+    assert (tmp_path / "p" / "report.json").exists()
+    capsys.readouterr()
     assert main([*base, "--k", "1", "--judge-backend", "mock:lorem"]) == 2
     assert "--k must be at least 2" in capsys.readouterr().err

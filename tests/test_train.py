@@ -201,3 +201,14 @@ def test_bad_data_row_names_file_and_line(workdir, capsys):
     path = write_config(workdir, "bad", model="tiny", data="bad.jsonl", output_dir="bad")
     assert main(["train", "sft", "--config", path]) == 2
     assert "bad.jsonl:1: the last message must be the assistant's answer" in capsys.readouterr().err
+
+
+def test_shipped_example_configs_are_valid():
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    configs = sorted(examples.glob("*.yaml"))
+    assert len(configs) >= 6
+    for path in configs:
+        config = load_config(path, "dpo" if path.name.startswith("dpo") else "sft")
+        assert config.paths("data")

@@ -123,15 +123,16 @@ def cmd_prefs(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     if not 0 <= args.length_weight <= 1:
         raise UsageError(f"--length-weight must be between 0 and 1, got {args.length_weight}")
     judge = judge_setup(args, judge_lm)
-    if judge is None:
-        raise UsageError("data prefs needs a judge: --judge-backend SPEC")
+    if judge is None and args.length_weight < 1:
+        raise UsageError("data prefs needs a judge (--judge-backend SPEC), or --length-weight 1 for length only")
     items = load_instructions(args.instructions, LengthRule(args.default_words), args.limit)
     settings = PrefSettings(k=args.k, length_weight=args.length_weight, seed=args.seed,
                             concurrency=args.concurrency or 1, judge_attempts=args.judge_attempts,
                             max_tokens=args.max_tokens)
     total = len(items) * args.k
     progress = None if args.quiet else _sample_progress(total)
-    report = build_prefs(items, lm or backend_from_args(args), judge[0], judge[1], args.out, settings, progress)
+    judge_lm, template = judge or (None, None)
+    report = build_prefs(items, lm or backend_from_args(args), judge_lm, template, args.out, settings, progress)
     print(f"{report['pairs']} pairs from {report['instructions']} instructions; no pair: {report['no_pair'] or '-'}",
           file=sys.stderr)
     print(args.out / "prefs.jsonl")

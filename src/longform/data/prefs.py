@@ -6,7 +6,7 @@ For each instruction, k responses are sampled (different seeds). Each is scored
 
 with S_l the LongBench-Write length score against the instruction's target and
 S_q the judge's six-dimension quality score (both 0..100; w = `length_weight`).
-The best response is `chosen`; `rejected` is a random one among those scoring
+With w = 1 no judge is needed (length-only pairs). The best response is `chosen`; `rejected` is a random one among those scoring
 strictly lower. A response the judge could not score takes no part; an
 instruction left with fewer than two scored responses, or with all scores equal,
 gives no pair, and the report counts why.
@@ -72,11 +72,17 @@ def _sample(item: Instruction, j: int, lm, judge_lm, template: JudgeTemplate, se
     completion = lm.complete(messages, GenerationConfig(max_tokens=max_tokens, seed=settings.seed * 1000 + j))
     text = completion.text.strip()
     words = count_words(text)
-    verdict = judge_response(judge_lm, template, item.text, text, attempts=settings.judge_attempts)
     s_l = length_score(item.target_words, words)
+    if judge_lm is None:  # length only (length_weight 1): nothing to ask a judge
+        return _row(item, j, text, words, s_l, None, None, s_l)
+    verdict = judge_response(judge_lm, template, item.text, text, attempts=settings.judge_attempts)
     score = None if verdict.S_q is None else settings.length_weight * s_l + (1 - settings.length_weight) * verdict.S_q
+    return _row(item, j, text, words, s_l, verdict.S_q, verdict.scores, score)
+
+
+def _row(item: Instruction, j: int, text: str, words: int, s_l: float, s_q, judge_scores, score) -> dict:
     return {"id": item.id, "sample": j, "response": text, "words": words, "target_words": item.target_words,
-            "S_l": round(s_l, 3), "S_q": verdict.S_q, "judge_scores": verdict.scores,
+            "S_l": round(s_l, 3), "S_q": s_q, "judge_scores": judge_scores,
             "score": None if score is None else round(score, 3)}
 
 
