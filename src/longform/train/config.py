@@ -13,6 +13,7 @@ typo in a long config is found at once, before any model is loaded.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,7 @@ class TrainConfig:
     def resolve(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder."""
         path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.path.parent / path)
+        return path if path.is_absolute() else Path(os.path.normpath(self.path.parent / path))
 
     def paths(self, key: str) -> list[Path]:
         value = self.own.get(key) or []
