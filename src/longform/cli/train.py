@@ -39,12 +39,16 @@ def register(commands) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from ..train.config import load_config
 
-    load_config(args.config, args.kind)  # config errors before the heavy imports
+    config = load_config(args.config, args.kind)  # config errors before the heavy imports
+    from ..train.sft import build_sft_trainer, train_and_save
+
     if args.kind == "sft":
-        from ..train.sft import run_sft as run
+        trainer, summary = build_sft_trainer(config)
     else:
-        from ..train.dpo import run_dpo as run
-    summary = run(args.config, resume=args.resume)
+        from ..train.dpo import build_dpo_trainer
+
+        trainer, summary = build_dpo_trainer(config)
+    summary = train_and_save(trainer, summary, args.resume)
     brief = {k: summary[k] for k in ("steps", "train_loss", "seconds") if k in summary}
     print(json.dumps({**brief, **({"data": summary["data"]} if "data" in summary else {})}), file=sys.stderr)
     print(summary["output_dir"])

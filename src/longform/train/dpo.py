@@ -8,22 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import TrainConfig, load_config, lora_config, trl_args
+from .config import TrainConfig, load_config, lora_config
 from .datasets import preference_rows, to_dataset
-from .sft import cpu_defaults, train_and_save
+from .sft import train_and_save, trainer_inputs
 
 
 def build_dpo_trainer(config: TrainConfig, **overrides):
-    from transformers import AutoTokenizer
     from trl import DPOTrainer
 
-    args = trl_args(config, **{**cpu_defaults(config.trl), **overrides})
-    model_path = config.resolve(str(config.own["model"]))
-    if not model_path.exists():
-        raise config.error("model", f"{model_path} does not exist (make one with `longform model export`)")
-    tokenizer = AutoTokenizer.from_pretrained(str(model_path))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    args, model_path, tokenizer = trainer_inputs(config, overrides)
     rows = preference_rows(config.paths("data"))
     if config.own.get("limit"):
         rows = rows[: config.own["limit"]]

@@ -58,8 +58,8 @@ def cpu_defaults(values: dict) -> dict:
     return {k: v for k, v in defaults.items() if k not in values}
 
 
-def build_sft_trainer(config: TrainConfig, **overrides) -> tuple[LongformSFTTrainer, dict]:
-    """The trainer and a report of the data that went into it (mix, skipped samples)."""
+def trainer_inputs(config: TrainConfig, overrides: dict) -> tuple[object, Path, object]:
+    """What every trainer needs: the TRL config, the model folder (checked) and its tokenizer (with a pad token)."""
     from transformers import AutoTokenizer
 
     args = trl_args(config, **{**cpu_defaults(config.trl), **overrides})
@@ -69,6 +69,12 @@ def build_sft_trainer(config: TrainConfig, **overrides) -> tuple[LongformSFTTrai
     tokenizer = AutoTokenizer.from_pretrained(str(model_path))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    return args, model_path, tokenizer
+
+
+def build_sft_trainer(config: TrainConfig, **overrides) -> tuple[LongformSFTTrainer, dict]:
+    """The trainer and a report of the data that went into it (mix, skipped samples)."""
+    args, model_path, tokenizer = trainer_inputs(config, overrides)
     long = chat_rows(config.paths("data"))
     general = chat_rows(config.paths("general_data"))
     rows, report = mix(long, general, float(config.own["general_ratio"]), args.seed)
