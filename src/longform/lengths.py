@@ -59,6 +59,17 @@ def target_words_from_instruction(instruction: str) -> int | None:
     return int(value + 0.5) or None
 
 
+def stated_range(instruction: str) -> tuple[int, int] | None:
+    """The word range an instruction states ("2000 to 3000 words" → (2000, 3000)); a single
+    length n gives (n, n); None when it states none."""
+    match = _TARGET_RANGE.search(instruction)
+    if match:
+        low, high = sorted((int(to_number(match["a"]) + 0.5), int(to_number(match["b"]) + 0.5)))
+        return (low, high) if low > 0 else None
+    target = target_words_from_instruction(instruction)
+    return (target, target) if target else None
+
+
 def to_number(text: str) -> float:
     text = text.replace(",", "").replace(" ", "")
     if text[-1] in "kK千万" and text[0].isdigit():

@@ -5,6 +5,7 @@
     longform data stats data/run1/sft.jsonl
     longform data export data/run1 --to hf data/run1-hf
     longform data prefs --instructions prompts.jsonl --backend hf:models/m --k 4 --judge-backend openai:URL#J --out p
+    longform data prompts --instructions prompts.jsonl --out grpo.jsonl --predict-backend openai:URL
 
 A killed build continues where it stopped when the same command is run again.
 """
@@ -66,6 +67,17 @@ def register(commands) -> None:
     add_backend_options(pr)
     add_judge_options(pr)
     pr.set_defaults(handler=cmd_prefs)
+
+    gp = sub.add_parser("prompts", help="a GRPO prompt set: each instruction with a target word range",
+                        description="Ranges come from the row or text, else from --predict-backend, "
+                                    "else from --default-words.")
+    gp.add_argument("--instructions", required=True, help="as for `data build`")
+    gp.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    gp.add_argument("--tolerance", type=float, default=0.1, help="a stated length n becomes n·(1 ± this)")
+    gp.add_argument("--predict-backend", metavar="SPEC", help="ask this model for the range of rows stating none")
+    gp.add_argument("--default-words", help="else this target (N or LO-HI, a fixed pick per row)")
+    gp.add_argument("--limit", type=int, help="only the first N instructions")
+    gp.set_defaults(handler=cmd_prompts)
 
 
 def cmd_build(args: argparse.Namespace, lms=None) -> int:
@@ -149,3 +161,24 @@ def _sample_progress(total: int):
               file=sys.stderr)
 
     return on_sample
+
+
+def cmd_prompts(args: argparse.Namespace, predictor=None) -> int:
+    from ..data.instructions import LengthRule
+    from ..data.prompts import build_prompt_set
+    from ..rewards.predict import LengthPredictor
+
+    if not 0 <= args.tolerance < 1:
+        raise UsageError(f"--tolerance must be in [0, 1), got {args.tolerance}")
+    if predictor is None and args.predict_backend:
+        predictor = LengthPredictor(args.predict_backend, cache=args.out.with_suffix(".lengths.json"))
+    rule = LengthRule(args.default_words) if args.default_words else None
+    report = build_prompt_set(args.instructions, args.out, tolerance=args.tolerance, predictor=predictor,
+                              rule=rule, limit=args.limit)
+    sources = ", ".join(f"{k} {v}" for k, v in sorted(report["sources"].items()))
+    print(f"{report['rows']} prompts ({sources})", file=sys.stderr)
+    if report["without_target"]:
+        print(f"no target for {len(report['without_target'])} (the predictor gave no range): "
+              f"{', '.join(report['without_target'][:5])}", file=sys.stderr)
+    print(args.out)
+    return 0

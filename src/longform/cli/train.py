@@ -3,10 +3,12 @@
     longform model export --out models/smollm2-135m          # the embedded GGUF as a transformers folder
     longform train sft --config examples/sft_tiny.yaml [--resume]
     longform train dpo --config examples/dpo_tiny.yaml
+    longform train rm --config examples/rm_tiny.yaml       # a writing reward model from preference pairs
+    longform train grpo --config examples/grpo_tiny.yaml   # LongWriter-Zero: length, quality, format rewards
     accelerate launch --config_file examples/accelerate/zero3_offload.yaml -m longform train sft --config C.yaml
 
 The YAML holds our keys (model, data, loss, lora, ...) and any field of TRL's
-SFTConfig / DPOConfig; see examples/ and README "Training".
+SFTConfig / DPOConfig / RewardConfig / GRPOConfig; see examples/ and README "Training".
 """
 
 from __future__ import annotations
@@ -18,15 +20,22 @@ from pathlib import Path
 
 
 def register(commands) -> None:
-    t = commands.add_parser("train", help="SFT or DPO with TRL from a YAML config",
+    t = commands.add_parser("train", help="SFT, DPO, reward model or GRPO with TRL from a YAML config",
                             description="Train with TRL; YAML keys are ours plus TRL's config fields.")
     sub = t.add_subparsers(dest="train_command", required=True, parser_class=type(t))
     for name, helptext in (("sft", "supervised fine-tuning on long-output data"),
-                           ("dpo", "DPO on preference pairs (longform data prefs)")):
+                           ("dpo", "DPO on preference pairs (longform data prefs)"),
+                           ("rm", "a writing reward model on preference pairs"),
+                           ("grpo", "GRPO with length, quality and format rewards (LongWriter-Zero)")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--config", type=Path, required=True, help="YAML file")
         p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
         p.set_defaults(handler=cmd_train, kind=name)
+
+    c = sub.add_parser("curve", help="the per-step rewards of a GRPO run: a table and reward_curve.png")
+    c.add_argument("run", type=Path, help="the run's output_dir (finished, or with a checkpoint)")
+    c.add_argument("--window", type=int, default=5, help="moving-average window in steps")
+    c.set_defaults(handler=cmd_curve)
 
     m = commands.add_parser("model", help="model files: export the embedded GGUF for training")
     msub = m.add_subparsers(dest="model_command", required=True, parser_class=type(m))
@@ -40,19 +49,39 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.config import load_config
 
     config = load_config(args.config, args.kind)  # config errors before the heavy imports
-    from ..train.sft import build_sft_trainer, train_and_save
+    from ..train.sft import train_and_save
 
-    if args.kind == "sft":
-        trainer, summary = build_sft_trainer(config)
-    else:
-        from ..train.dpo import build_dpo_trainer
-
-        trainer, summary = build_dpo_trainer(config)
+    trainer, summary = _builder(args.kind)(config)
     summary = train_and_save(trainer, summary, args.resume)
     brief = {k: summary[k] for k in ("steps", "train_loss", "seconds") if k in summary}
     print(json.dumps({**brief, **({"data": summary["data"]} if "data" in summary else {})}), file=sys.stderr)
     print(summary["output_dir"])
     return 0
+
+
+def cmd_curve(args: argparse.Namespace) -> int:
+    from ..train.curves import load_log, moving_average, plot_rewards, reward_rows
+
+    names, rows = reward_rows(load_log(args.run))
+    smooth = moving_average([r["reward"] for r in rows], args.window)
+    print("step  reward  " + "  ".join(f"{n:>8}" for n in names) + f"  reward({args.window}-step mean)")
+    for row, mean in zip(rows, smooth):
+        cells = "  ".join(f"{row[n]:8.3f}" if row[n] is not None else f"{'-':>8}" for n in names)
+        print(f"{row['step']:>4}  {row['reward']:6.3f}  {cells}  {mean:.3f}")
+    print(plot_rewards(names, rows, args.run / "reward_curve.png", args.window))
+    return 0
+
+
+def _builder(kind: str):
+    if kind == "sft":
+        from ..train.sft import build_sft_trainer as build
+    elif kind == "dpo":
+        from ..train.dpo import build_dpo_trainer as build
+    elif kind == "rm":
+        from ..train.rm import build_rm_trainer as build
+    else:
+        from ..train.grpo import build_grpo_trainer as build
+    return build
 
 
 def cmd_export(args: argparse.Namespace) -> int:

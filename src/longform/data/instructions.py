@@ -31,7 +31,7 @@ class Instruction:
     id: str
     text: str
     target_words: int
-    target_source: str  # "row" | "text" | "rule"
+    target_source: str  # "row" | "text" | "rule" | "none" (no rule given: target_words is 0)
 
 
 class LengthRule:
@@ -55,7 +55,7 @@ class LengthRule:
         return max(self.low, min(self.high, round((self.low + fraction * span) / 100) * 100))
 
 
-def load_instructions(source: str | Path, rule: LengthRule, limit: int | None = None) -> list[Instruction]:
+def load_instructions(source: str | Path, rule: LengthRule | None, limit: int | None = None) -> list[Instruction]:
     """Rows of `source` in order; a bad row stops the load with FILE:LINE: what is wrong."""
     items, seen_ids = [], set()
     for where, row in read_rows(source, "instructions file"):
@@ -134,8 +134,9 @@ def _hub_rows(name: str):  # pragma: no cover - needs the network, which the tes
         yield f"hf:{name}[{number - 1}]", row
 
 
-def _instruction(row: dict, index: int, where: str, rule: LengthRule) -> Instruction:
-    if "messages" in row and not any(f in row for f in TEXT_FIELDS):  # chat data: its first user turn
+def row_text(row: dict, where: str) -> str:
+    """A row's instruction: its first text field, or the first user turn of a chat row."""
+    if "messages" in row and not any(f in row for f in TEXT_FIELDS):
         user = next((m.get("content") for m in row["messages"] or [] if isinstance(m, dict)
                      and m.get("role") == "user"), None)
         row = {**row, "instruction": user}
@@ -145,7 +146,11 @@ def _instruction(row: dict, index: int, where: str, rule: LengthRule) -> Instruc
     text = row[field]
     if not isinstance(text, str) or not text.strip():
         raise UsageError(f"{where}: field {field!r} is empty or not text")
-    text = text.strip()
+    return text.strip()
+
+
+def _instruction(row: dict, index: int, where: str, rule: LengthRule | None) -> Instruction:
+    text = row_text(row, where)
     given = next((row[f] for f in LENGTH_FIELDS if row.get(f) not in (None, "")), None)
     if given is not None:
         target, source = _positive_int(given, where), "row"
@@ -157,6 +162,8 @@ def _instruction(row: dict, index: int, where: str, rule: LengthRule) -> Instruc
     ident = str(raw_id).strip() if raw_id not in (None, "") else f"{index:06d}-{_digest(text)}"
     if not re.fullmatch(r"[\w.\-]{1,100}", ident):
         raise UsageError(f"{where}: id {ident!r} must be letters, digits, '.', '-' or '_' (it names a folder)")
+    if target is None and rule is None:
+        return Instruction(ident, text, 0, "none")
     return Instruction(ident, text, target if target is not None else rule.pick(ident), source)
 
 

@@ -20,7 +20,7 @@ ZERO_FLOOR = 1
 _COLOURS = {"en": "tab:blue", "zh": "tab:red"}
 
 
-def _new_figure(width: float = 6.4, height: float = 4.8) -> Any:
+def new_figure(width: float = 6.4, height: float = 4.8) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -57,7 +57,7 @@ def _note_zeros(fig: Any, zeros: int) -> None:
 
 def length_scatter(rows: list[dict], path: Path, title: str = "") -> Path:
     """Log-log scatter of required vs output words, one colour per language, with the y = x line."""
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     by_language: dict[str, list[tuple[int, int]]] = {}
     for row in rows:
@@ -78,7 +78,7 @@ def length_scatter(rows: list[dict], path: Path, title: str = "") -> Path:
 
 def sl_by_bucket(by_bucket: dict[str, dict], path: Path, title: str = "") -> Path:
     """Bar chart of mean S_l per required-length bucket; an empty bucket is a zero bar marked n=0."""
-    fig = _new_figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     labels = list(by_bucket)
     heights = [by_bucket[label]["S_l"] or 0 for label in labels]
@@ -97,7 +97,7 @@ def sl_by_bucket(by_bucket: dict[str, dict], path: Path, title: str = "") -> Pat
 
 def ruler_curve(summary: dict, path: Path) -> Path:
     """Output vs required words, one line per prompt (P1, P2, ... as in ruler.md), log-log, y = x line."""
-    fig = _new_figure(7.5, 5.0)
+    fig = new_figure(7.5, 5.0)
     ax = fig.add_subplot()
     values: list[float] = []
     for number, entry in enumerate(summary["prompts"], start=1):

@@ -24,7 +24,14 @@ OWN_KEYS: dict[str, dict] = {
     "sft": {"model": None, "data": None, "general_data": [], "general_ratio": 0.0, "loss": "token",
             "lora": None, "skip_longer": True, "limit": None},
     "dpo": {"model": None, "data": None, "lora": None, "limit": None},
+    "rm": {"model": None, "data": None, "lora": None, "limit": None},
+    "grpo": {"model": None, "data": None, "template": "chat", "combine": "advantage",
+             "rewards": {"length": {}, "format": {}}, "lora": None, "limit": None},
 }
+# GRPO rewards and the keys each takes (see longform.rewards); weight is common to all.
+REWARD_KEYS = {"length": {"weight", "tolerance", "predict_backend", "length_cache"},
+               "quality": {"weight", "model", "judge", "judge_template", "max_length", "batch_size"},
+               "format": {"weight", "free", "full"}}
 LORA_KEYS = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}
 # Defaults that differ from TRL's: what a first run on any machine should do.
 TRL_DEFAULTS = {"report_to": "none", "save_strategy": "no", "logging_steps": 1}
@@ -32,7 +39,7 @@ TRL_DEFAULTS = {"report_to": "none", "save_strategy": "no", "logging_steps": 1}
 
 @dataclass
 class TrainConfig:
-    kind: str  # "sft" | "dpo"
+    kind: str  # "sft" | "dpo" | "rm" | "grpo"
     path: Path
     own: dict
     trl: dict
@@ -59,7 +66,7 @@ class TrainConfig:
 
 
 def load_config(path: str | Path, kind: str) -> TrainConfig:
-    """Read and check a YAML config for `kind` (sft, dpo); TRL fields are checked by name here
+    """Read and check a YAML config for `kind` (sft, dpo, rm, grpo); TRL fields are checked by name here
     and by value when `trl_args` builds the TRL config."""
     import yaml
 
@@ -86,9 +93,9 @@ def load_config(path: str | Path, kind: str) -> TrainConfig:
 
 
 def trl_config_class(kind: str):
-    from trl import DPOConfig, SFTConfig
+    from trl import DPOConfig, GRPOConfig, RewardConfig, SFTConfig
 
-    return {"sft": SFTConfig, "dpo": DPOConfig}[kind]
+    return {"sft": SFTConfig, "dpo": DPOConfig, "rm": RewardConfig, "grpo": GRPOConfig}[kind]
 
 
 def _check_names(config: TrainConfig) -> None:
@@ -111,6 +118,8 @@ def _check_own(config: TrainConfig) -> None:
         ratio = own["general_ratio"]
         if not isinstance(ratio, (int, float)) or ratio < 0:
             raise config.error("general_ratio", "expected a number >= 0 (general samples per long sample)")
+    if config.kind == "grpo":
+        _check_grpo(config)
     lora = own.get("lora")
     if lora not in (None, False, True) and not isinstance(lora, dict):
         raise config.error("lora", "expected true, false or a mapping (r, alpha, dropout, target_modules)")
@@ -119,6 +128,31 @@ def _check_own(config: TrainConfig) -> None:
     limit = own.get("limit")
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise config.error("limit", "expected a positive whole number of samples")
+
+
+def _check_grpo(config: TrainConfig) -> None:
+    own = config.own
+    if own["template"] not in ("think", "chat"):
+        raise config.error("template", f"{own['template']!r} is not one of: think (base models), chat (instruct)")
+    if own["combine"] not in ("advantage", "sum"):
+        raise config.error("combine", f"{own['combine']!r} is not one of: advantage, sum")
+    rewards = own["rewards"]
+    if not isinstance(rewards, dict) or not rewards:
+        raise config.error("rewards", f"expected a mapping of rewards ({', '.join(REWARD_KEYS)}) to settings")
+    for name, settings in rewards.items():
+        if name not in REWARD_KEYS:
+            raise config.error("rewards", f"unknown reward {name!r} (known: {', '.join(REWARD_KEYS)})")
+        if settings is not None and not isinstance(settings, dict):
+            raise config.error("rewards", f"{name}: expected a mapping of settings (or nothing)")
+        if unknown := set(settings or {}) - REWARD_KEYS[name]:
+            raise config.error("rewards", f"{name}: unknown keys {sorted(unknown)} "
+                               f"(known: {', '.join(sorted(REWARD_KEYS[name]))})")
+    quality = rewards.get("quality")
+    if "quality" in rewards and sum(bool((quality or {}).get(k)) for k in ("model", "judge")) != 1:
+        raise config.error("rewards", "quality: give exactly one of model (a reward model folder) or judge "
+                           "(a backend spec)")
+    if "reward_weights" in config.trl:
+        raise config.error("reward_weights", "set each reward's weight under rewards: instead")
 
 
 def trl_args(config: TrainConfig, **overrides):
@@ -135,8 +169,9 @@ def trl_args(config: TrainConfig, **overrides):
         raise (config.error(key, message) if key else UsageError(f"{config.path}: {message}")) from None
 
 
-def lora_config(config: TrainConfig):
-    """A peft LoraConfig, or None for full fine-tuning."""
+def lora_config(config: TrainConfig, task_type: str = "CAUSAL_LM"):
+    """A peft LoraConfig, or None for full fine-tuning. For a reward model (SEQ_CLS) the new
+    scoring head is trained in full beside the adapters."""
     lora = config.own.get("lora")
     if not lora:
         return None
@@ -144,4 +179,5 @@ def lora_config(config: TrainConfig):
 
     values = {**LORA_KEYS, **(lora if isinstance(lora, dict) else {})}
     return LoraConfig(r=values["r"], lora_alpha=values["alpha"], lora_dropout=values["dropout"],
-                      target_modules=values["target_modules"], task_type="CAUSAL_LM")
+                      target_modules=values["target_modules"], task_type=task_type,
+                      modules_to_save=["score"] if task_type == "SEQ_CLS" else None)

@@ -15,7 +15,7 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..data.instructions import read_rows
+from ..data.instructions import read_rows, row_text
 from ..errors import UsageError
 
 ROLES = {"system", "user", "assistant"}
@@ -98,6 +98,23 @@ def preference_rows(paths: list[Path]) -> list[dict]:
                 raise UsageError(f"{where}: missing {', '.join(missing)} (a preference row has prompt, chosen, "
                                  "rejected)")
             out.append({k: row[k] for k in ("prompt", "chosen", "rejected")})
+    return out
+
+
+def prompt_rows(paths: list[Path]) -> list[dict]:
+    """GRPO prompts: the instruction of each row (a `data prompts` set, or any instructions
+    file) with its target range when the row has one (else None: the length reward then
+    reads the instruction or asks its predictor)."""
+    out = []
+    for path in paths:
+        for where, row in read_rows(path, "prompt set"):
+            low, high = row.get("target_low"), row.get("target_high")
+            if (low is None) != (high is None) or any(
+                    v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0) for v in (low, high)):
+                raise UsageError(f"{where}: target_low/target_high must both be positive whole numbers, or both absent")
+            if low is not None and low > high:
+                raise UsageError(f"{where}: target_low {low} is above target_high {high}")
+            out.append({"instruction": row_text(row, where), "target_low": low, "target_high": high})
     return out
 
 
