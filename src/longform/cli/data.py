@@ -79,6 +79,10 @@ def register(commands) -> None:
     gp.add_argument("--limit", type=int, help="only the first N instructions")
     gp.set_defaults(handler=cmd_prompts)
 
+    from . import data_rl
+
+    data_rl.register(sub)
+
 
 def cmd_build(args: argparse.Namespace, lms=None) -> int:
     from ..data.build import BuildSettings, build

@@ -5,6 +5,7 @@
     longform train dpo --config examples/dpo_tiny.yaml
     longform train rm --config examples/rm_tiny.yaml       # a writing reward model from preference pairs
     longform train grpo --config examples/grpo_tiny.yaml   # LongWriter-Zero: length, quality, format rewards
+    longform train writing-rl --config examples/writing_rl_tiny.yaml   # Writing-RL's reference ladder
     accelerate launch --config_file examples/accelerate/zero3_offload.yaml -m longform train sft --config C.yaml
 
 The YAML holds our keys (model, data, loss, lora, ...) and any field of TRL's
@@ -26,7 +27,8 @@ def register(commands) -> None:
     for name, helptext in (("sft", "supervised fine-tuning on long-output data"),
                            ("dpo", "DPO on preference pairs (longform data prefs)"),
                            ("rm", "a writing reward model on preference pairs"),
-                           ("grpo", "GRPO with length, quality and format rewards (LongWriter-Zero)")):
+                           ("grpo", "GRPO with length, quality and format rewards (LongWriter-Zero)"),
+                           ("writing-rl", "Writing-RL: pairwise reward against a climbing ladder of references")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--config", type=Path, required=True, help="YAML file")
         p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
@@ -51,9 +53,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.kind)  # config errors before the heavy imports
     from ..train.sft import train_and_save
 
-    trainer, summary = _builder(args.kind)(config)
-    summary = train_and_save(trainer, summary, args.resume)
-    brief = {k: summary[k] for k in ("steps", "train_loss", "seconds") if k in summary}
+    if args.kind == "writing-rl":  # the ladder state decides whether a rerun may go on
+        from ..train.writing_rl import build_writing_rl_trainer, finish
+
+        trainer, summary = build_writing_rl_trainer(config, resume=args.resume)
+        summary = finish(trainer, summary, args.resume)
+    else:
+        trainer, summary = _builder(args.kind)(config)
+        summary = train_and_save(trainer, summary, args.resume)
+    brief = {k: summary[k] for k in ("steps", "train_loss", "seconds", "ladder_counts") if k in summary}
     print(json.dumps({**brief, **({"data": summary["data"]} if "data" in summary else {})}), file=sys.stderr)
     print(summary["output_dir"])
     return 0

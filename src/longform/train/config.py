@@ -27,6 +27,9 @@ OWN_KEYS: dict[str, dict] = {
     "rm": {"model": None, "data": None, "lora": None, "limit": None},
     "grpo": {"model": None, "data": None, "template": "chat", "combine": "advantage",
              "rewards": {"length": {}, "format": {}}, "lora": None, "limit": None},
+    "writing-rl": {"model": None, "data": None, "references": None, "judge": None, "template": "chat",
+                   "values": {}, "both_orders": False, "repetition": 0.3, "judge_attempts": 3, "min_wins": 1,
+                   "lora": None, "limit": None},
 }
 # GRPO rewards and the keys each takes (see longform.rewards); weight is common to all.
 REWARD_KEYS = {"length": {"weight", "tolerance", "predict_backend", "length_cache"},
@@ -95,7 +98,8 @@ def load_config(path: str | Path, kind: str) -> TrainConfig:
 def trl_config_class(kind: str):
     from trl import DPOConfig, GRPOConfig, RewardConfig, SFTConfig
 
-    return {"sft": SFTConfig, "dpo": DPOConfig, "rm": RewardConfig, "grpo": GRPOConfig}[kind]
+    return {"sft": SFTConfig, "dpo": DPOConfig, "rm": RewardConfig, "grpo": GRPOConfig,
+            "writing-rl": GRPOConfig}[kind]
 
 
 def _check_names(config: TrainConfig) -> None:
@@ -120,6 +124,8 @@ def _check_own(config: TrainConfig) -> None:
             raise config.error("general_ratio", "expected a number >= 0 (general samples per long sample)")
     if config.kind == "grpo":
         _check_grpo(config)
+    if config.kind == "writing-rl":
+        _check_writing_rl(config)
     lora = own.get("lora")
     if lora not in (None, False, True) and not isinstance(lora, dict):
         raise config.error("lora", "expected true, false or a mapping (r, alpha, dropout, target_modules)")
@@ -153,6 +159,24 @@ def _check_grpo(config: TrainConfig) -> None:
                            "(a backend spec)")
     if "reward_weights" in config.trl:
         raise config.error("reward_weights", "set each reward's weight under rewards: instead")
+
+
+def _check_writing_rl(config: TrainConfig) -> None:
+    own = config.own
+    if not own.get("judge") or not isinstance(own["judge"], str):
+        raise UsageError(f"{config.path}: missing required key 'judge' (a backend spec for the pairwise judge)")
+    if own["template"] not in ("think", "chat"):
+        raise config.error("template", f"{own['template']!r} is not one of: think (base models), chat (instruct)")
+    values = own["values"]
+    if not isinstance(values, dict) or set(values) - {"win", "tie", "loss"} or not all(
+            isinstance(v, (int, float)) for v in values.values()):
+        raise config.error("values", "expected a mapping of win/tie/loss to numbers")
+    for key, low, high in (("repetition", 0.0, 1.0), ("judge_attempts", 1, 100), ("min_wins", 1, 10_000)):
+        value = own[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise config.error(key, f"expected a number from {low} to {high}, got {value!r}")
+    if "reward_weights" in config.trl:
+        raise config.error("reward_weights", "the pairwise reward is the only reward here")
 
 
 def trl_args(config: TrainConfig, **overrides):
