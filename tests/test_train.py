@@ -208,9 +208,10 @@ def test_shipped_example_configs_are_valid():
 
     examples = Path(__file__).resolve().parents[1] / "examples"
     configs = sorted(examples.glob("*.yaml"))
-    assert len(configs) >= 11
+    assert len(configs) >= 14
     for path in configs:
-        config = load_config(path, path.name.split("_")[0])  # sft_, dpo_, rm_, grpo_
+        kind = "writing-rl" if path.name.startswith("writing_rl") else path.name.split("_")[0]
+        config = load_config(path, kind)  # sft_, dpo_, rm_, grpo_, writing_rl_
         assert config.paths("data")
         if path.stem.endswith("_tiny"):  # the CPU examples: TRL accepts every value here too
             from longform.train.config import trl_args

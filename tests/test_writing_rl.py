@@ -246,3 +246,26 @@ def test_two_step_curriculum_run(tmp_path):
     assert any("ladder/mean_rung" in row for row in result["log"])
     with pytest.raises(UsageError, match="pass --resume"):
         build_writing_rl_trainer(config)
+
+
+def test_prompts_without_any_scored_answer_get_no_ladder(tmp_path):
+    def judge(messages, config):
+        return "cannot say" if "topic 3" in messages[-1]["content"] else json.dumps({d: 3 for d in DIMENSIONS})
+
+    sources = [Source("single:a", "single", writer(10)), Source("single:b", "single", writer(20))]
+    report = collect_references(ITEMS, sources, LM(MockProvider(responder=judge)), JudgeTemplate.load(),
+                                tmp_path / "refs")
+    assert report["no_ladder"] == ["p3"] and report["ladders"] == 3 and report["unscored"] == 2
+    assert len((tmp_path / "refs" / "references.jsonl").read_text().splitlines()) == 3
+
+
+def test_cli_needs_a_judge_and_a_rule(tmp_path, capsys):
+    from longform.cli import main
+
+    (tmp_path / "p.jsonl").write_text('{"prompt": "Write 100 words."}\n')
+    assert main(["data", "references", "--prompts", str(tmp_path / "p.jsonl"), "--source", "mock:lorem",
+                 "--source", "single:mock:lorem?delay=0", "--out", str(tmp_path / "r")]) == 2
+    assert "needs a judge" in capsys.readouterr().err
+    assert main(["data", "select", "--references", str(tmp_path / "r"), "--policy", "mock:lorem",
+                 "--judge-backend", "mock:lorem", "--out", str(tmp_path / "s")]) == 2
+    assert "--top N or --min-margin M" in capsys.readouterr().err

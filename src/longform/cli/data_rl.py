@@ -75,8 +75,11 @@ def cmd_references(args: argparse.Namespace, sources=None, judge_lm=None) -> int
                                 judge_name=args.judge_backend or "judge", concurrency=args.concurrency,
                                 seed=args.seed)
     means = ", ".join(f"{k} {v}" for k, v in report["mean_score"].items())
-    print(f"{report['prompts']} prompts; mean S_q by source: {means}; unscored answers: {report['unscored']}",
-          file=sys.stderr)
+    print(f"{report['ladders']} ladders from {report['prompts']} prompts; mean S_q by source: {means}; "
+          f"unscored answers: {report['unscored']}", file=sys.stderr)
+    if report["no_ladder"]:
+        print(f"no scored answer, no ladder: {', '.join(report['no_ladder'][:5])}"
+              + (" ..." if len(report["no_ladder"]) > 5 else ""), file=sys.stderr)
     print(args.out / "references.jsonl")
     return 0
 

@@ -5,7 +5,8 @@ prompt; the judge scores every answer (S_q, the evaluation's six dimensions); ea
 answers are ranked weakest → strongest and written to `references.jsonl`. Generation reuses
 the evaluation's resumable runner (one folder per source under `sources/`) and judging the
 evaluation's verdict cache, so a killed collection continues where it stopped. An answer the
-judge could not score is left out of its ladder and counted.
+judge could not score is left out of its ladder and counted; a prompt left with no scored
+answer gets no ladder (listed in the report).
 """
 
 from __future__ import annotations
@@ -74,13 +75,17 @@ def collect_references(items: list[Instruction], sources: list[Source], judge_lm
                 continue
             rows[i][1].append({"system": source.name, "score": s_q, "words": row["response_words"],
                                "response": row["response"]})
-    lines = []
+    lines, no_ladder = [], []
     for item, ladder in rows:
+        if not ladder:  # no answer of this prompt could be scored: nothing to climb
+            no_ladder.append(item.id)
+            continue
         ladder.sort(key=lambda r: r["score"])  # stable: equal scores keep the sources' order
         lines.append(json.dumps({"id": item.id, "instruction": item.text, "target_words": item.target_words,
                                  "references": ladder}, ensure_ascii=False))
-    atomic_write_text(out / "references.jsonl", "\n".join(lines) + "\n")
-    report = {"prompts": len(items), "sources": [s.name for s in sources], "unscored": unscored,
+    atomic_write_text(out / "references.jsonl", "".join(line + "\n" for line in lines))
+    report = {"prompts": len(items), "ladders": len(lines), "no_ladder": no_ladder,
+              "sources": [s.name for s in sources], "unscored": unscored,
               "mean_score": {s.name: _mean([r["score"] for _, lad in rows for r in lad if r["system"] == s.name])
                              for s in sources},
               "strongest": dict(sorted(_count_top(rows).items()))}
