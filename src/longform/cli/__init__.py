@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from . import data as data_commands
     from . import eval as eval_commands
-    from . import train, write
+    from . import serve, train, write
 
     parser = _Parser(prog="longform", description="Make language models write ultra-long text.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_commands.register(commands)
     data_commands.register(commands)
     train.register(commands)
+    serve.register(commands)
     return parser
 
 

@@ -8,7 +8,8 @@ from ..backends import BACKENDS, LM, GenerationConfig, load_backend
 from ..errors import UsageError
 
 
-def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool = False) -> None:
+def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool = False,
+                        key_option: str = "--api-key-env") -> None:
     group = parser.add_argument_group("model backend")
     group.add_argument("--backend", default="embedded",
                        help=f"one of {', '.join(BACKENDS)}: embedded, openai, openai:URL#MODEL, hf:PATH, mock:lorem")
@@ -18,7 +19,8 @@ def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool =
     else:
         group.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     group.add_argument("--model", help="model name to send to the server")
-    group.add_argument("--api-key-env", default=None, help="environment variable holding the API key (OPENAI_API_KEY)")
+    group.add_argument(key_option, dest="api_key_env", default=None,
+                       help="environment variable holding the backend server's API key (OPENAI_API_KEY)")
     group.add_argument("--concurrency", type=int, default=None, help="parallel requests to the server")
     group.add_argument("--max-retries", type=int, default=5, help="retries of a failed call (with backoff)")
     sampling = parser.add_argument_group("sampling (defaults depend on the backend)")

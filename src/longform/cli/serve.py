@@ -1,0 +1,66 @@
+"""`longform serve`: long documents for any OpenAI-compatible client, and a page to watch them written.
+
+    longform serve --backend embedded                        # http://127.0.0.1:8080/
+    longform serve --backend openai --base-url http://gpu:8000/v1 --model M --workers 8 --api-key-env LONGFORM_KEY
+    python -c 'import openai; c = openai.OpenAI(base_url="http://127.0.0.1:8080/v1", api_key="x");
+               print(c.chat.completions.create(model="longform", messages=[{"role": "user",
+               "content": "Write a 3000-word story"}]).choices[0].message.content)'
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from .common import add_backend_options, add_layout_options, backend_from_args, write_settings_from_args
+
+
+def register(commands) -> None:
+    p = commands.add_parser("serve", help="an OpenAI-compatible server that writes long documents, and a web page",
+                            description="POST /v1/chat/completions with model 'longform' gets an AgentWrite document.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--api-key-env", dest="serve_key_env", metavar="VAR",
+                   help="require the key in this environment variable as a Bearer token")
+    p.add_argument("--workers", type=int, default=2, help="documents written at once; the rest wait in a queue")
+    p.add_argument("--max-queue", type=int, default=256, help="waiting jobs beyond which requests get 429")
+    p.add_argument("--jobs-dir", type=Path, default=Path("runs/serve"), help="where jobs are kept (run directories)")
+    p.add_argument("--default-words", type=int, default=2000, help="target when a request states none")
+    p.add_argument("--max-body", type=int, default=1_000_000, help="largest request body in bytes")
+    add_layout_options(p)
+    add_backend_options(p, key_option="--backend-api-key-env")  # --api-key-env is this server's own key
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..serve.app import ServeSettings, create_app
+    from ..serve.jobs import JobManager
+
+    key = None
+    if args.serve_key_env:
+        key = os.environ.get(args.serve_key_env)
+        if not key:
+            raise UsageError(f"--api-key-env {args.serve_key_env}: that environment variable is empty or unset")
+    for name in ("workers", "max_queue", "default_words", "max_body"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.host not in ("127.0.0.1", "localhost", "::1") and key is None:
+        print(f"warning: serving on {args.host} without an API key: anyone who can reach it can use it",
+              file=sys.stderr)
+    manager = JobManager(args.jobs_dir, backend_from_args(args), write_settings_from_args(args),
+                         concurrency=args.workers)
+    settings = ServeSettings(api_key=key, default_words=args.default_words, max_body=args.max_body,
+                             max_queue=args.max_queue)
+    if manager.recovered:
+        print(f"resuming {manager.recovered} unfinished jobs from {args.jobs_dir}", file=sys.stderr)
+    print(f"longform serving on http://{args.host}:{args.port}/ (jobs in {args.jobs_dir})", file=sys.stderr)
+    try:
+        uvicorn.run(create_app(manager, settings), host=args.host, port=args.port, log_level="warning")
+    finally:
+        manager.shutdown()
+    return 0

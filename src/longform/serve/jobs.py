@@ -1,0 +1,248 @@
+"""Jobs: one long document each, kept as a run directory so nothing is lost.
+
+A job is `ROOT/<id>/job.json` (the request and its status) beside `ROOT/<id>/run/`, the
+AgentWrite run directory (plan, sections, document.md, trace). Jobs wait in a queue and run on
+a pool of `concurrency` workers. Each job keeps an in-memory list of events (plan, section
+start/text/end, done, failed, cancelled) that stream readers follow from any position. When
+the server starts, jobs left queued or running by an earlier process are queued again and
+resume from their last finished section.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..io import atomic_write_json, read_json
+from ..pipeline.document import RunDir, join_sections
+from ..pipeline.events import Callbacks
+from ..text import count_words
+
+SYSTEMS = ("agentwrite", "single")
+FINISHED = ("done", "failed", "cancelled")
+
+
+class JobCancelled(Exception):
+    """Raised from inside a run to stop it; the run directory stays resumable."""
+
+
+@dataclass
+class JobRequest:
+    instruction: str
+    target_words: int
+    system: str = "agentwrite"
+    seed: int = 0
+
+
+@dataclass
+class Job:
+    id: str
+    request: JobRequest
+    folder: Path
+    status: str = "queued"  # queued | running | done | failed | cancelled
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    error: str | None = None
+    usage: dict = field(default_factory=dict)
+    events: list = field(default_factory=list, repr=False)
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.folder / "run"
+
+    def emit(self, kind: str, **data) -> None:
+        with self.changed:
+            self.events.append({"event": kind, **data})
+            self.changed.notify_all()
+
+    def wait_events(self, start: int, timeout: float = 15.0) -> list[dict]:
+        """Events from `start` on; blocks up to `timeout` while there are none and the job runs."""
+        with self.changed:
+            if len(self.events) <= start and self.status not in FINISHED:
+                self.changed.wait(timeout)
+            return self.events[start:]
+
+    def record(self) -> dict:
+        return {"id": self.id, "status": self.status, "created": self.created, "finished": self.finished,
+                "error": self.error, "usage": self.usage, "request": asdict(self.request)}
+
+    def save(self) -> None:
+        atomic_write_json(self.folder / "job.json", self.record())
+
+    def snapshot(self) -> dict:
+        """What a page needs to draw a job at any moment: status, plan, finished sections."""
+        run = RunDir(self.run_dir)
+        plan = run.load_plan() if run.exists() else None
+        sections = run.load_sections() if run.exists() else []
+        return {**self.record(), "plan": [asdict(s) for s in plan.sections] if plan else None,
+                "sections": [{"index": s.index, "words": s.words, "text": s.text} for s in sections],
+                "words": sum(s.words for s in sections)}
+
+    def document(self) -> str:
+        path = self.run_dir / "document.md"
+        return path.read_text(encoding="utf-8").rstrip("\n") if path.exists() else ""
+
+
+class _JobEvents(Callbacks):
+    """AgentWrite's hooks → job events; also where a cancel request stops the run."""
+
+    def __init__(self, job: Job):
+        self.job, self.sections = job, 0
+
+    def _check(self) -> None:
+        if self.job.cancel.is_set():
+            raise JobCancelled()
+
+    def on_run_start(self, meta, resumed_sections: int) -> None:
+        self.sections = resumed_sections
+
+    def on_plan(self, plan) -> None:
+        self.job.emit("plan", sections=[{"index": s.index, "point": s.point, "words": s.words}
+                                        for s in plan.sections])
+
+    def on_section_start(self, section) -> None:
+        self._check()
+        self.job.emit("section_start", index=section.index)
+
+    def on_section_delta(self, section, text: str) -> None:
+        self._check()
+        self.job.emit("delta", index=section.index, text=text)
+
+    def on_section_reset(self, section, reason: str) -> None:
+        self.job.emit("reset", index=section.index, reason=reason)
+
+    def on_section_end(self, record) -> None:
+        self.sections += 1
+        # exactly what document.md gains: sections are joined by a blank line
+        text = join_sections([record])
+        self.job.emit("section", index=record.index, words=record.words,
+                      text=("\n\n" if self.sections > 1 and text else "") + text)
+
+
+class JobManager:
+    def __init__(self, root: str | Path, lm, settings=None, concurrency: int = 2):
+        self.root, self.lm, self.settings = Path(root), lm, settings
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.jobs: dict[str, Job] = {}
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="job")
+        self.recovered = self._recover()
+
+    def _recover(self) -> int:
+        count = 0
+        for path in sorted(self.root.glob("*/job.json"), key=lambda p: p.stat().st_mtime):
+            data = read_json(path)
+            job = Job(data["id"], JobRequest(**data["request"]), path.parent, data["status"], data["created"],
+                      data.get("finished"), data.get("error"), data.get("usage") or {})
+            self.jobs[job.id] = job
+            if job.status in FINISHED:
+                job.emit(job.status)
+            else:  # left queued or running by an earlier server: go on from the last section
+                job.status = "queued"
+                self.pool.submit(self._run, job)
+                count += 1
+        return count
+
+    def create(self, request: JobRequest) -> Job:
+        job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+        job = Job(job_id, request, self.root / job_id)
+        job.folder.mkdir(parents=True)
+        job.save()
+        with self.lock:
+            self.jobs[job.id] = job
+        self.pool.submit(self._run, job)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def list(self) -> list[Job]:
+        return sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)
+
+    def cancel(self, job_id: str) -> Job | None:
+        job = self.jobs.get(job_id)
+        if job is not None and job.status not in FINISHED:
+            job.cancel.set()
+            if job.status == "queued":
+                self._finish(job, "cancelled")
+        return job
+
+    def queued(self) -> int:
+        return sum(j.status == "queued" for j in self.jobs.values())
+
+    def running(self) -> int:
+        return sum(j.status == "running" for j in self.jobs.values())
+
+    def shutdown(self) -> None:
+        for job in self.jobs.values():
+            job.cancel.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, job: Job) -> None:
+        if job.cancel.is_set() or job.status in FINISHED:
+            return
+        job.status = "running"
+        job.save()
+        job.emit("running")
+        try:
+            text, usage = (self._agentwrite if job.request.system == "agentwrite" else self._single)(job)
+        except JobCancelled:
+            self._finish(job, "cancelled")
+        except Exception as exc:  # noqa: BLE001 - any failure is the job's, reported to its readers
+            self._finish(job, "failed", error=f"{exc.__class__.__name__}: {exc}")
+        else:
+            job.usage = usage
+            self._finish(job, "done", words=count_words(text), document=text)
+
+    def _finish(self, job: Job, status: str, error: str | None = None, **data) -> None:
+        job.status, job.error, job.finished = status, error, time.time()
+        job.save()
+        job.emit(status, **({"error": error} if error else {}), **data)
+
+    def _agentwrite(self, job: Job) -> tuple[str, dict]:
+        import dataclasses
+
+        from ..pipeline.runner import AgentWrite, WriteSettings
+
+        settings = dataclasses.replace(self.settings or WriteSettings(), target_words=job.request.target_words,
+                                       seed=job.request.seed)
+        result = AgentWrite(self.lm, settings, [_JobEvents(job)]).run(job.request.instruction, job.run_dir,
+                                                                        resume=True)
+        totals = read_json(job.run_dir / "trace.json").get("totals", {})
+        return result.text, _usage(totals.get("prompt_tokens", 0), totals.get("completion_tokens", 0))
+
+    def _single(self, job: Job) -> tuple[str, dict]:
+        from ..backends import GenerationConfig
+
+        job.emit("plan", sections=[{"index": 1, "point": "the whole answer", "words": job.request.target_words}])
+        job.emit("section_start", index=1)
+
+        def on_delta(text: str) -> None:
+            if job.cancel.is_set():
+                raise JobCancelled()
+            job.emit("delta", index=1, text=text)
+
+        messages = [{"role": "user", "content": job.request.instruction}]
+        completion = self.lm.complete(messages, GenerationConfig(max_tokens=round(job.request.target_words * 2),
+                                                                 seed=job.request.seed), on_delta=on_delta)
+        text = completion.text.strip()
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        from ..io import atomic_write_text
+
+        atomic_write_text(job.run_dir / "document.md", text + "\n")
+        job.emit("section", index=1, words=count_words(text), text=text)
+        return text, _usage(completion.prompt_tokens, completion.completion_tokens)
+
+
+def _usage(prompt: int, completion: int) -> dict:
+    return {"prompt_tokens": int(prompt), "completion_tokens": int(completion),
+            "total_tokens": int(prompt) + int(completion)}
+
+
+

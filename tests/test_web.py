@@ -1,0 +1,65 @@
+"""The web page end to end in real headless Chromium: type an instruction, watch it written,
+get the finished document. Needs the Debian packages chromium and chromium-driver (.ci/run
+installs them); outside CI, a machine without them skips this file with a reason."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from test_serve import running
+
+from longform.text import count_words
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+if not (CHROMIUM and DRIVER) and not os.environ.get("CI"):
+    pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)",
+                allow_module_level=True)
+
+
+@pytest.fixture()
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1400"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_page_writes_a_document_live(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with running(tmp_path / "jobs", "mock:lorem?delay=0.05", workers=2) as (url, manager):
+        browser.get(url + "/")
+        browser.find_element(By.ID, "instruction").send_keys("Write a history of lighthouses.")
+        words = browser.find_element(By.ID, "words")
+        words.clear()
+        words.send_keys("900")
+        browser.find_element(By.ID, "start").click()
+        wait = WebDriverWait(browser, 90, poll_frequency=0.1)
+        # while it runs: the plan is listed and the progress line counts sections
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#plan li"))
+        wait.until(lambda d: "section" in d.find_element(By.ID, "progress").text)
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-finished") == "done")
+        job = manager.list()[0]
+        shown = "\n\n".join(s.text for s in browser.find_elements(By.CSS_SELECTOR, "#doc section"))
+        assert count_words(shown) == count_words(job.document()) > 700
+        progress = browser.find_element(By.ID, "progress").text
+        plan = browser.find_elements(By.CSS_SELECTOR, "#plan li")
+        assert f"/ 900 words, section {len(plan)} of {len(plan)}" in progress
+        assert browser.find_element(By.ID, "status").text.startswith("done:")
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#chart rect")) == 2 * len(plan)
+        assert browser.find_element(By.ID, "download").is_displayed()
+        wait.until(lambda d: "lighthouses" in d.find_element(By.ID, "runs").text)
+        browser.save_screenshot(str(tmp_path / "page.png"))
+        if os.environ.get("LONGFORM_SCREENSHOT"):
+            shutil.copy(tmp_path / "page.png", os.environ["LONGFORM_SCREENSHOT"])
