@@ -16,13 +16,19 @@ from .sft import train_and_save, trainer_inputs
 def build_dpo_trainer(config: TrainConfig, **overrides):
     from trl import DPOTrainer
 
+    trainer, pairs = preference_trainer(DPOTrainer, config, overrides)
+    return trainer, {"pairs": pairs, "beta": trainer.args.beta}
+
+
+def preference_trainer(trainer_cls, config: TrainConfig, overrides: dict, task_type: str = "CAUSAL_LM"):
+    """A TRL trainer on the config's prompt/chosen/rejected rows (DPO, reward model); and how many pairs."""
     args, model_path, tokenizer = trainer_inputs(config, overrides)
     rows = preference_rows(config.paths("data"))
     if config.own.get("limit"):
         rows = rows[: config.own["limit"]]
-    trainer = DPOTrainer(model=str(model_path), args=args, train_dataset=to_dataset(rows),
-                         processing_class=tokenizer, peft_config=lora_config(config))
-    return trainer, {"pairs": len(rows), "beta": args.beta}
+    trainer = trainer_cls(model=str(model_path), args=args, train_dataset=to_dataset(rows),
+                          processing_class=tokenizer, peft_config=lora_config(config, task_type))
+    return trainer, len(rows)
 
 
 def run_dpo(config_path: str | Path, resume: bool = False, **overrides) -> dict:

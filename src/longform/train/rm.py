@@ -10,21 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import TrainConfig, load_config, lora_config
-from .datasets import preference_rows, to_dataset
-from .sft import train_and_save, trainer_inputs
+from .config import TrainConfig, load_config
+from .dpo import preference_trainer
+from .sft import train_and_save
 
 
 def build_rm_trainer(config: TrainConfig, **overrides):
     from trl import RewardTrainer
 
-    args, model_path, tokenizer = trainer_inputs(config, overrides)
-    rows = preference_rows(config.paths("data"))
-    if config.own.get("limit"):
-        rows = rows[: config.own["limit"]]
-    trainer = RewardTrainer(model=str(model_path), args=args, train_dataset=to_dataset(rows),
-                            processing_class=tokenizer, peft_config=lora_config(config, "SEQ_CLS"))
-    return trainer, {"pairs": len(rows)}
+    trainer, pairs = preference_trainer(RewardTrainer, config, overrides, "SEQ_CLS")
+    return trainer, {"pairs": pairs}
 
 
 def run_rm(config_path: str | Path, resume: bool = False, **overrides) -> dict:
