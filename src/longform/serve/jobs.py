@@ -229,8 +229,11 @@ class JobManager:
             job.emit("delta", index=1, text=text)
 
         messages = [{"role": "user", "content": job.request.instruction}]
-        completion = self.lm.complete(messages, GenerationConfig(max_tokens=round(job.request.target_words * 2),
-                                                                 seed=job.request.seed), on_delta=on_delta)
+        max_tokens = round(job.request.target_words * 2)  # room for the answer; length is the model's business
+        if self.lm.context_window:
+            max_tokens = max(16, min(max_tokens, self.lm.context_window - self.lm.count_tokens(messages) - 16))
+        completion = self.lm.complete(messages, GenerationConfig(max_tokens=max_tokens, seed=job.request.seed),
+                                      on_delta=on_delta)
         text = completion.text.strip()
         job.run_dir.mkdir(parents=True, exist_ok=True)
         from ..io import atomic_write_text
