@@ -180,6 +180,7 @@ def test_two_step_dpo_changes_the_parameters(workdir):
     ("data: d.jsonl\n", "missing required key 'model'"),
     ("model: m\ndata: [d.jsonl\n", "not valid YAML"),
     ("model: m\ndata: d.jsonl\nlora: {rank: 4}\n", ":3: lora: unknown keys ['rank']"),
+    ("model: m\ndata: d.jsonl\nthreads: 0\n", ":3: threads: expected a positive whole number"),
 ])
 def test_config_errors_name_file_and_line(tmp_path, text, message):
     path = tmp_path / "c.yaml"

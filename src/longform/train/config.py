@@ -31,6 +31,10 @@ OWN_KEYS: dict[str, dict] = {
                    "values": {}, "both_orders": False, "repetition": 0.3, "judge_attempts": 3, "min_wins": 1,
                    "lora": None, "limit": None},
 }
+# Keys every kind takes: CPU threads for torch (None: torch's default, all cores; fewer helps when
+# other processes share the machine, as spinning threads then slow each other down many times over).
+for _keys in OWN_KEYS.values():
+    _keys["threads"] = None
 # GRPO rewards and the keys each takes (see longform.rewards); weight is common to all.
 REWARD_KEYS = {"length": {"weight", "tolerance", "predict_backend", "length_cache"},
                "quality": {"weight", "model", "judge", "judge_template", "max_length", "batch_size"},
@@ -131,6 +135,9 @@ def _check_own(config: TrainConfig) -> None:
         raise config.error("lora", "expected true, false or a mapping (r, alpha, dropout, target_modules)")
     if isinstance(lora, dict) and (unknown := set(lora) - set(LORA_KEYS)):
         raise config.error("lora", f"unknown keys {sorted(unknown)} (known: {', '.join(LORA_KEYS)})")
+    threads = own.get("threads")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise config.error("threads", "expected a positive whole number of CPU threads")
     limit = own.get("limit")
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise config.error("limit", "expected a positive whole number of samples")

@@ -62,6 +62,8 @@ def trainer_inputs(config: TrainConfig, overrides: dict) -> tuple[object, Path, 
     """What every trainer needs: the TRL config, the model folder (checked) and its tokenizer (with a pad token)."""
     from transformers import AutoTokenizer
 
+    if config.own.get("threads"):
+        torch.set_num_threads(config.own["threads"])
     args = trl_args(config, **{**cpu_defaults(config.trl), **overrides})
     model_path = config.resolve(str(config.own["model"]))
     if not model_path.exists():
