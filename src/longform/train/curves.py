@@ -1,7 +1,7 @@
 """Reward curves of a GRPO run: per-step rewards from the trainer's log, as a table and a PNG.
 
-The log comes from `longform_train.json` (a finished run) or, for a run still going or
-killed, the newest checkpoint's `trainer_state.json`. Each row is one logging step with the
+The log comes from `longform_train.json` (a finished run) or, for a run still going, resumed
+or killed, the newest checkpoint's `trainer_state.json` when that is newer. Each row is one logging step with the
 combined reward and each reward's mean; a moving average smooths GRPO's noisy single-prompt
 steps.
 """
@@ -17,10 +17,12 @@ from ..io import atomic_write
 
 
 def load_log(run: Path) -> list[dict]:
+    """The newest log of the run: `longform_train.json` of a finished run, or the latest
+    checkpoint's `trainer_state.json` when that is newer (a run resumed, or still going)."""
     finished = run / "longform_train.json"
-    if finished.exists():
-        return json.loads(finished.read_text(encoding="utf-8"))["log"]
     states = sorted(run.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[1]))
+    if finished.exists() and (not states or finished.stat().st_mtime >= states[-1].stat().st_mtime):
+        return json.loads(finished.read_text(encoding="utf-8"))["log"]
     if not states:
         raise UsageError(f"{run}: no longform_train.json and no checkpoint with a trainer_state.json")
     return json.loads(states[-1].read_text(encoding="utf-8"))["log_history"]
