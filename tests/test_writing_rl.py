@@ -269,3 +269,31 @@ def test_cli_needs_a_judge_and_a_rule(tmp_path, capsys):
     assert main(["data", "select", "--references", str(tmp_path / "r"), "--policy", "mock:lorem",
                  "--judge-backend", "mock:lorem", "--out", str(tmp_path / "s")]) == 2
     assert "--top N or --min-margin M" in capsys.readouterr().err
+
+
+def _ladder_rank(rank: int, world: int, port: int, folder: str) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    from pathlib import Path
+
+    reward = LadderReward("mock", Path(folder) / "refs.jsonl", Path(folder) / "ladder.json")
+    # rank 0 wins once on "a"; rank 1 wins once on "b": together both must climb, on both ranks
+    reward.open(scripted(rule=lambda a, b: '{"winner": "%s"}' % ("B" if rank == 0 else "A")))
+    reward(["p"], [GOOD], id=["a" if rank == 0 else "b"])
+    reward.judge = PairwiseJudge(scripted(rule=lambda a, b: '{"winner": "%s"}' % ("A" if rank == 0 else "B")))
+    reward(["p"], [GOOD], id=["b" if rank == 0 else "a"])
+    (Path(folder) / f"rungs{rank}.json").write_text(json.dumps(reward.ladder.rungs))
+    dist.destroy_process_group()
+
+
+def test_ladder_is_shared_by_training_processes(tmp_path):
+    import torch.multiprocessing as mp
+    from servers import free_port
+
+    write_refs(tmp_path / "refs.jsonl", {"a": 4, "b": 4})
+    mp.spawn(_ladder_rank, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)
+    rungs = [json.loads((tmp_path / f"rungs{r}.json").read_text()) for r in (0, 1)]
+    # step 1: a won on rank 0, b lost on rank 1; step 2: b lost on rank 0, a won on rank 1
+    assert rungs[0] == rungs[1] == {"a": 2, "b": 0}
+    assert json.loads((tmp_path / "ladder.json").read_text())["rungs"] == {"a": 2, "b": 0}

@@ -42,19 +42,35 @@ class ReferenceLadder:
     def current(self, pid: str) -> int:
         return self.rungs[pid]
 
-    def advance(self, wins: dict[str, int], min_wins: int = 1) -> list[str]:
+    def advance(self, wins: dict[str, int], min_wins: int = 1, save: bool = True) -> list[str]:
         """Move up every prompt with at least `min_wins` wins (and room above); save. The prompts moved."""
-        moved = [pid for pid, n in wins.items() if n >= min_wins and self.rungs[pid] < self.heights[pid] - 1]
+        moved = [pid for pid, n in sorted(wins.items()) if n >= min_wins and self.rungs[pid] < self.heights[pid] - 1]
         for pid in moved:
             self.rungs[pid] += 1
         self.updates += 1
-        atomic_write_json(self.path, {"updates": self.updates, "rungs": self.rungs, "counts": self.counts()})
+        if save:
+            atomic_write_json(self.path, {"updates": self.updates, "rungs": self.rungs, "counts": self.counts()})
         return moved
 
     def counts(self) -> dict[str, int]:
         """How many prompts stand on each rung ("0" = the weakest reference)."""
         count = Counter(self.rungs.values())
         return {str(k): count[k] for k in sorted(count)}
+
+
+def gather_wins(wins: Counter) -> tuple[Counter, bool]:
+    """Under several training processes each sees only its share of a step's completions: add
+    up every process's wins, so all of them move their ladders alike; only the first saves."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return wins, True
+    parts: list = [None] * dist.get_world_size()
+    dist.all_gather_object(parts, dict(wins))
+    total: Counter = Counter()
+    for part in parts:
+        total.update(part)
+    return total, dist.get_rank() == 0
 
 
 def load_references(path: str | Path) -> dict[str, dict]:
@@ -127,9 +143,10 @@ class LadderReward:
             outcomes[result.outcome or "unparsed"] += 1
             wins[pid] += result.outcome == "win"
             rewards.append(None if result.outcome is None else self.values[result.outcome])
+        wins, main = gather_wins(wins)
         with self._lock:
             self.unparsed += outcomes["unparsed"]
-            moved = self.ladder.advance(dict(wins), self.min_wins)
+            moved = self.ladder.advance(dict(wins), self.min_wins, save=main)
         if log_metric is not None:
             self._log(log_metric, outcomes, len(rewards), moved)
         return rewards
