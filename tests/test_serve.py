@@ -232,3 +232,22 @@ def test_real_model_behind_the_server(tmp_path):
         job = manager.list()[0]
         assert job.status == "done" and text == job.document()
         assert abs(count_words(text) - 300) <= 300 * 0.15
+
+
+def test_a_stopped_server_leaves_running_jobs_to_the_next(tmp_path):
+    jobs = tmp_path / "jobs"
+    with running(jobs, "mock:lorem?delay=0.2", workers=1) as (url, manager):
+        first = httpx.post(f"{url}/v1/jobs", json={"instruction": "Write about tides.", "target_words": 2500}).json()
+        second = httpx.post(f"{url}/v1/jobs", json={"instruction": "Write about gulls.", "target_words": 300}).json()
+        while manager.get(first["id"]).status != "running":
+            time.sleep(0.05)
+        time.sleep(0.5)
+    # a stop is not a cancel: both wait on disk for the next server
+    for job in (first, second):
+        assert json.loads((jobs / job["id"] / "job.json").read_text())["status"] == "queued"
+    with running(jobs, "mock:lorem", workers=2) as (url, manager):
+        assert manager.recovered == 2
+        deadline = time.time() + 60
+        while any(manager.get(j["id"]).status != "done" for j in (first, second)) and time.time() < deadline:
+            time.sleep(0.1)
+        assert [manager.get(j["id"]).status for j in (first, second)] == ["done", "done"]

@@ -132,6 +132,7 @@ class JobManager:
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="job")
+        self.stopping = False
         self.recovered = self._recover()
 
     def _recover(self) -> int:
@@ -180,12 +181,15 @@ class JobManager:
         return sum(j.status == "running" for j in self.jobs.values())
 
     def shutdown(self) -> None:
+        """Stop the running jobs at their next step and leave them (and the waiting ones) queued
+        on disk, so the next server resumes them: a stop is not a cancel."""
+        self.stopping = True
         for job in self.jobs.values():
             job.cancel.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(self, job: Job) -> None:
-        if job.cancel.is_set() or job.status in FINISHED:
+        if job.cancel.is_set() or job.status in FINISHED or self.stopping:
             return
         job.status = "running"
         job.save()
@@ -193,7 +197,11 @@ class JobManager:
         try:
             text, usage = (self._agentwrite if job.request.system == "agentwrite" else self._single)(job)
         except JobCancelled:
-            self._finish(job, "cancelled")
+            if self.stopping:  # the server is going down: the job waits for the next one
+                job.status = "queued"
+                job.save()
+            else:
+                self._finish(job, "cancelled")
         except Exception as exc:  # noqa: BLE001 - any failure is the job's, reported to its readers
             self._finish(job, "failed", error=f"{exc.__class__.__name__}: {exc}")
         else:
