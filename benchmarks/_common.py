@@ -40,8 +40,8 @@ def raw_decode(provider: EmbeddedProvider, prompt: str, tokens: int, seed: int =
     count is exact). The prompt's prefill is not timed; with `from_first_token`
     the clock starts after the first token (then `tokens - 1` were timed)."""
     llm = provider.llm
-    ids = llm.tokenize(provider._formatter(messages=[{"role": "user", "content": prompt}]).prompt.encode(),
-                       add_bos=False, special=True)
+    llm.reset()  # so the prompt is tokenized whole, not after cached history
+    ids, _stop = provider._prompt([{"role": "user", "content": prompt}])
     tokens = min(tokens, provider.context_window - len(ids) - 1)
     llm.reset()
     llm.set_seed(seed)
