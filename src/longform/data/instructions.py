@@ -14,12 +14,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..io import json_object
 from ..lengths import target_words_from_instruction
 
 TEXT_FIELDS = ("instruction", "prompt", "text")
@@ -94,13 +94,7 @@ def _file_rows(path: Path):
     if suffix in (".jsonl", ".json"):
         for number, line in enumerate(content.splitlines(), start=1):
             if line.strip():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UsageError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-                if not isinstance(row, dict):
-                    raise UsageError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-                yield f"{path}:{number}", row
+                yield f"{path}:{number}", json_object(line, f"{path}:{number}")
     elif suffix == ".csv":
         reader = csv.DictReader(io.StringIO(content))
         for row in reader:

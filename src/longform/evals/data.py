@@ -9,12 +9,12 @@ benchmark scored over silently skipped rows is not comparable.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..io import json_object
 from ..text import detect_language
 
 SUBSETS = ("all", "en", "zh")
@@ -92,12 +92,7 @@ def _read_items(path: Path) -> list[EvalItem]:
 
 def parse_item(line: str, index: int, where: str) -> EvalItem:
     """One JSONL row → EvalItem; `where` ("FILE:LINE") prefixes every error."""
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(row, dict):
-        raise UsageError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    row = json_object(line, where)
     prompt = row.get("prompt")
     if not isinstance(prompt, str):
         raise UsageError(f"{where}: field 'prompt' " + ("is missing" if prompt is None else "must be a string"))
