@@ -1,93 +1,25 @@
 """AgentWrite end to end with the mock backend: artifacts, prefix-cache layout,
-events, resume after SIGKILL, errors, loop guard, plan fallback, retries and
-context-window handling."""
+events, errors, retries, context-window handling and layouts (resume in
+test_engine_resume.py; loop guard and plan fallback in test_engine_guards.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import random
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
+from engine_helpers import (
+    INSTRUCTION,
+    Recorder,
+    is_plan_call,
+    mock_lm,
+    read,
+    section_files,
+    without_prefill,
+)
 
 from longform.backends import load_backend
-from longform.backends.mock import MockProvider
 from longform.errors import UsageError
 from longform.pipeline.events import Callbacks
 from longform.pipeline.runner import AgentWrite, WriteSettings
-from longform.text import count_words, repeated_ngram_share
-
-INSTRUCTION = "Write a 3000-word story about a lighthouse keeper who finds a message in a bottle"
-LOOP = "The lantern swings over the dark harbor tonight. " * 40
-
-
-def mock_lm(spec: str = "mock:lorem", **attrs):
-    lm = load_backend(spec)
-    lm.backoff_base = 0.001  # injected failures are retried at once
-    for name, value in attrs.items():
-        setattr(lm.provider, name, value)
-    return lm
-
-
-def read(path: Path):
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def section_files(run: Path) -> list[str]:
-    folder = run / "sections"
-    return sorted(p.name for p in folder.glob("*.json")) if folder.exists() else []
-
-
-def is_plan_call(messages) -> bool:
-    return messages[-1] == {"role": "assistant", "content": "1."}
-
-
-def last_user(messages) -> str:
-    return next(m["content"] for m in reversed(messages) if m["role"] == "user")
-
-
-def without_prefill(messages):
-    return messages[:-1] if messages and messages[-1]["role"] == "assistant" else messages
-
-
-class Recorder(Callbacks):
-    """Records every event; rebuilds each section's streamed text, honouring resets."""
-
-    def __init__(self):
-        self.events: list[tuple] = []
-        self.streams: dict[int, str] = {}
-        self.resets: list[tuple[int, str]] = []
-
-    def on_run_start(self, meta, resumed_sections):
-        self.events.append(("run_start", resumed_sections))
-
-    def on_plan(self, plan):
-        self.events.append(("plan", len(plan.sections)))
-
-    def on_section_start(self, section):
-        self.events.append(("section_start", section.index))
-        self.streams[section.index] = ""
-
-    def on_section_delta(self, section, text):
-        self.streams[section.index] += text
-
-    def on_section_reset(self, section, reason):
-        self.resets.append((section.index, reason))
-        self.streams[section.index] = ""
-
-    def on_section_end(self, record):
-        self.events.append(("section_end", record.index))
-
-    def on_call(self, record):
-        self.events.append(("call", record.stage, record.section, record.attempt))
-
-    def on_run_end(self, document_path):
-        self.events.append(("run_end", document_path))
+from longform.text import count_words
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +30,6 @@ def basic_run(tmp_path_factory):
     recorder = Recorder()
     result = AgentWrite(lm, WriteSettings(seed=7), [recorder]).run(INSTRUCTION, out)
     return out, lm, recorder, result
-
 
 # ------------------------------------------------------------------ end to end
 
@@ -234,131 +165,6 @@ def test_chinese_instruction(tmp_path):
     assert len(result.sections) == len(result.plan.sections) >= 2
     assert abs(result.words - 3000) <= 0.05 * 3000  # counted by the benchmark rule (characters for 字)
 
-
-# ------------------------------------------------------------------ resume after SIGKILL
-
-
-def cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "longform", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, check=False)
-
-
-def write_args(out: Path, backend: str = "mock:lorem") -> list[str]:
-    return ["write", INSTRUCTION, "--backend", backend, "--out", str(out), "--seed", "7", "--quiet"]
-
-
-@pytest.fixture(scope="module")
-def reference_run(tmp_path_factory):
-    """An uninterrupted run, same seed, no delay."""
-    root = tmp_path_factory.mktemp("reference")
-    done = cli(*write_args(root / "ref"), cwd=root)
-    assert done.returncode == 0, done.stderr
-    return root / "ref"
-
-
-def kill_when(args: list[str], cwd: Path, ready, timeout: float = 60) -> None:
-    """Start the CLI, wait until `ready()` holds, then SIGKILL it."""
-    proc = subprocess.Popen([sys.executable, "-m", "longform", *args], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + timeout
-        while not ready():
-            assert proc.poll() is None, f"finished before the kill point: {proc.stderr.read().decode()}"
-            assert time.monotonic() < deadline, "kill point never reached"
-            time.sleep(0.005)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
-
-
-def assert_same_run(run: Path, reference: Path) -> None:
-    meta = read(run / "run.json")
-    assert meta["status"] == "done"
-    plan, ref_plan = read(run / "plan.json"), read(reference / "plan.json")
-    assert plan["sections"] == ref_plan["sections"]
-    n = len(plan["sections"])
-    assert section_files(run) == section_files(reference) == [f"{i:03d}.json" for i in range(1, n + 1)]
-    for name in section_files(reference):
-        mine, theirs = read(run / "sections" / name), read(reference / "sections" / name)
-        assert mine["text"] == theirs["text"], name
-        assert mine["index"] == theirs["index"]
-    document = (run / "document.md").read_text(encoding="utf-8")
-    assert document == (reference / "document.md").read_text(encoding="utf-8")
-    for section in plan["sections"]:  # each heading once: nothing duplicated, nothing missing
-        heading = read(run / "sections" / f"{section['index']:03d}.json")["text"].splitlines()[0]
-        assert document.count(heading + "\n") == 1
-    trace = read(run / "trace.json")
-    assert trace["totals"]["calls"] == len(trace["calls"])
-    assert {c["section"] for c in trace["calls"] if c["stage"] == "section"} == set(range(1, n + 1))
-
-
-@pytest.mark.parametrize("trial", range(3))
-def test_resume_after_sigkill_between_sections(tmp_path, reference_run, trial):
-    n = len(read(reference_run / "plan.json")["sections"])
-    k = random.Random(2024).sample(range(1, n), 3)[trial]  # three distinct kill points, 1 ≤ k < n
-    out = tmp_path / "run"
-    kill_when(write_args(out, "mock:lorem?delay=0.25"), tmp_path, lambda: len(section_files(out)) >= k)
-    written = len(section_files(out))
-    assert 1 <= written < n, f"killed too late: {written} of {n} sections"
-    assert read(out / "run.json")["status"] == "running"
-    created = read(out / "run.json")["created"]
-
-    resumed = cli(*write_args(out), "--resume", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    assert resumed.stdout.strip().splitlines()[-1] == str(out / "document.md")
-    assert_same_run(out, reference_run)
-    assert read(out / "run.json")["created"] == created  # the same run, continued
-    trace = read(out / "trace.json")
-    assert sum(c["stage"] == "plan" for c in trace["calls"]) >= 1  # the killed process's calls are kept
-
-
-def test_resume_after_sigkill_during_planning(tmp_path, reference_run):
-    out = tmp_path / "run"
-    kill_when(write_args(out, "mock:lorem?delay=0.5"), tmp_path, lambda: (out / "run.json").exists())
-    assert not (out / "plan.json").exists()
-    assert section_files(out) == []
-    resumed = cli(*write_args(out), "--resume", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    assert_same_run(out, reference_run)
-
-
-def test_resume_of_a_finished_run_makes_no_calls(tmp_path):
-    out = tmp_path / "run"
-    first = AgentWrite(mock_lm(), WriteSettings(seed=2)).run(INSTRUCTION, out)
-    document = (out / "document.md").read_text(encoding="utf-8")
-    sections = {name: (out / "sections" / name).read_bytes() for name in section_files(out)}
-    lm = mock_lm()
-    recorder = Recorder()
-    again = AgentWrite(lm, WriteSettings(seed=2), [recorder]).run(None, out, resume=True)
-    assert lm.provider.calls == [] and lm.usage.calls == 0
-    assert again.text == first.text
-    assert (out / "document.md").read_text(encoding="utf-8") == document
-    assert {name: (out / "sections" / name).read_bytes() for name in section_files(out)} == sections
-    assert recorder.events[0] == ("run_start", len(first.sections))
-    assert [e for e in recorder.events if e[0] in ("call", "section_start", "plan")] == []
-    # the same instruction may be repeated on resume
-    AgentWrite(mock_lm(), WriteSettings(seed=2)).run(INSTRUCTION, out, resume=True)
-
-
-def test_resume_in_process_matches_uninterrupted(tmp_path):
-    """Kill simulated in process: delete the later sections of a finished run."""
-    full = AgentWrite(mock_lm(), WriteSettings(seed=5)).run(INSTRUCTION, tmp_path / "full")
-    out = tmp_path / "part"
-    AgentWrite(mock_lm(), WriteSettings(seed=5)).run(INSTRUCTION, out)
-    n = len(full.sections)
-    for i in range(3, n + 1):
-        (out / "sections" / f"{i:03d}.json").unlink()
-    lm = mock_lm()
-    resumed = AgentWrite(lm, WriteSettings(seed=5)).run(INSTRUCTION, out, resume=True)
-    # no plan call, only the missing sections' calls
-    assert len(lm.provider.calls) == sum(s.calls for s in full.sections[2:])
-    assert resumed.text == full.text
-
-
 # ------------------------------------------------------------------ errors
 
 
@@ -387,163 +193,6 @@ def test_empty_instruction(tmp_path, instruction):
         AgentWrite(lm).run(instruction, tmp_path / "run")
     assert lm.provider.calls == []
     assert not (tmp_path / "run" / "run.json").exists()
-
-
-# ------------------------------------------------------------------ loop guard
-
-
-def lorem_responder(override):
-    """Lorem answers, except where `override(messages, n)` returns text; n counts
-    calls with the same final request."""
-    base = MockProvider()
-    seen: dict[str, int] = {}
-
-    def respond(messages, config):
-        key = last_user(messages)
-        seen[key] = seen.get(key, 0) + 1
-        special = override(messages, seen[key])
-        return special if special is not None else base.generate(messages, config).text
-
-    return respond
-
-
-def test_loop_is_regenerated(tmp_path):
-    def loop_once(messages, n):
-        return LOOP if "part 2 of" in last_user(messages) and n == 1 else None
-
-    lm = mock_lm(responder=lorem_responder(loop_once))
-    recorder = Recorder()
-    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns"), [recorder]).run("A story about a harbor", tmp_path / "r")
-    record = result.sections[1]
-    assert record.calls == 2
-    assert "lantern swings" not in record.text
-    assert record.repeat_share < 0.25
-    assert repeated_ngram_share(record.text) < 0.25
-    assert all(s.calls == 1 for s in result.sections if s.index != 2)
-    calls = read(tmp_path / "r" / "trace.json")["calls"]
-    assert [c["attempt"] for c in calls if c["section"] == 2] == [1, 2]
-    assert (2, "regenerating") in recorder.resets
-    assert recorder.streams[2] == record.text
-    # the next section's conversation holds the kept draft, not the loop
-    part3 = next(m for m in lm.provider.calls if "part 3 of" in last_user(m))
-    assert all("lantern swings" not in m["content"] for m in part3)
-    assert record.text in [m["content"] for m in part3]
-
-
-def test_empty_draft_after_the_heading_is_regenerated(tmp_path):
-    def nothing_once(messages, n):
-        return "" if "part 2 of" in last_user(messages) and n == 1 else None
-
-    lm = mock_lm(responder=lorem_responder(nothing_once))
-    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns"), []).run("A story about a harbor", tmp_path / "r")
-    record = result.sections[1]
-    assert record.calls == 2
-    assert record.words > 50  # the second draft's prose, not just the heading
-
-
-def test_draft_that_stops_far_short_is_redrawn(tmp_path):
-    def short_once(messages, n):
-        if "part 2 of" in last_user(messages) and n == 1:
-            return "The harbor was quiet at dawn, and the boats waited for the tide."
-        return None
-
-    lm = mock_lm(responder=lorem_responder(short_once))
-    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns"), []).run("A story about a harbor", tmp_path / "r")
-    record = result.sections[1]
-    assert record.calls == 2
-    assert record.words >= record.budget * 0.5
-
-
-def test_loop_in_every_draft_keeps_the_best(tmp_path):
-    def always_loop(messages, n):
-        if "part 2 of" in last_user(messages):
-            return LOOP if n < 3 else "Short but clean text about the harbor at dawn. " + LOOP[:200]
-        return None
-
-    lm = mock_lm(responder=lorem_responder(always_loop))
-    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns")).run("A story about a harbor", tmp_path / "r")
-    record = result.sections[1]
-    assert record.calls >= 3  # settings.section.attempts drafts, then follow-ups to reach the budget
-    assert record.text.startswith("## ") and "Short but clean" in record.text  # the least repetitive draft
-    assert len(result.sections) == len(result.plan.sections)
-
-
-def test_restart_of_earlier_text_is_regenerated(tmp_path):
-    def copy_part_one(messages, n):
-        if "part 3 of" in last_user(messages) and n == 1:
-            return messages[2]["content"].split("\n\n", 1)[1]  # the body of part 1, again
-        return None
-
-    lm = mock_lm(responder=lorem_responder(copy_part_one))
-    result = AgentWrite(lm, WriteSettings(target_words=1500, layout="turns")).run("A story about a harbor", tmp_path / "r")
-    assert result.sections[2].calls == 2
-    body_one = result.sections[0].text.split("\n\n", 1)[1]
-    assert body_one not in result.sections[2].text
-
-
-# ------------------------------------------------------------------ plan fallback
-
-
-@pytest.mark.parametrize("attempts", [1, 3])
-def test_unusable_plan_falls_back(tmp_path, attempts):
-    def chatter(messages, n):
-        return " Sure! I would be happy to help you write this story." if is_plan_call(messages) else None
-
-    lm = mock_lm(responder=lorem_responder(chatter))
-    result = AgentWrite(lm, WriteSettings(plan_attempts=attempts)).run(INSTRUCTION, tmp_path / "r")
-    assert result.plan.source == "fallback"
-    assert any("fallback" in note for note in result.plan.notes)
-    assert read(tmp_path / "r" / "plan.json")["source"] == "fallback"
-    calls = read(tmp_path / "r" / "trace.json")["calls"]
-    assert [c["attempt"] for c in calls if c["stage"] == "plan"] == list(range(1, attempts + 1))
-    assert sum(s.words for s in result.plan.sections) == 3000
-    assert len(result.sections) == len(result.plan.sections) >= 2
-    assert read(tmp_path / "r" / "run.json")["status"] == "done"
-    assert abs(result.words - 3000) <= 300
-
-
-@pytest.mark.parametrize("echo", [
-    " What this part covers - 300 words\nOutput only the numbered outline, nothing else.",
-    " What this part covers - 300 words",
-])
-def test_plan_that_copies_the_prompt_example_is_rejected(tmp_path, echo):
-    def copy_example(messages, n):
-        return echo if is_plan_call(messages) else None
-
-    lm = mock_lm(responder=lorem_responder(copy_example))
-    result = AgentWrite(lm, WriteSettings(target_words=800, plan_attempts=2)).run(INSTRUCTION, tmp_path / "r")
-    assert result.plan.source == "fallback"
-    assert all("what this part covers" not in s.point.lower() for s in result.plan.sections)
-
-
-def test_plan_with_far_too_many_sections_is_rejected(tmp_path):
-    def rambling(messages, n):
-        if is_plan_call(messages):
-            return " " + "\n".join(f"{i}. A point about harbors number {i}" for i in range(1, 27))
-        return None
-
-    lm = mock_lm(responder=lorem_responder(rambling))
-    result = AgentWrite(lm, WriteSettings(target_words=200, plan_attempts=2)).run(INSTRUCTION, tmp_path / "r")
-    assert result.plan.source == "fallback"
-    assert len(result.plan.sections) == 1
-    assert not result.sections[0].text.startswith("## ")  # a one-section piece has no heading
-
-
-def test_plan_accepted_on_second_attempt(tmp_path):
-    plan_calls = []
-
-    def chatter_once(messages, n):
-        if is_plan_call(messages):
-            plan_calls.append(messages)
-            return " Sure! Happy to help." if len(plan_calls) == 1 else None
-        return None
-
-    lm = mock_lm(responder=lorem_responder(chatter_once))
-    result = AgentWrite(lm, WriteSettings(plan_attempts=3)).run(INSTRUCTION, tmp_path / "r")
-    assert result.plan.source == "model"
-    assert any("attempt 2" in note for note in result.plan.notes)
-    assert len(plan_calls) == 2 and plan_calls[0][1] != plan_calls[1][1]  # re-asked in the other phrasing
-
 
 # ------------------------------------------------------------------ transient failures
 
