@@ -7,12 +7,12 @@ import pytest
 from longform.pipeline.plan import (
     Plan,
     Section,
-    fallback_plan,
     finalize_plan,
     parse_plan,
     plan_is_usable,
     target_words_from_instruction,
 )
+from longform.pipeline.planner import fallback_plan
 
 # (plan text, expected budgets, expected points or None when only budgets are checked)
 PLANS = {

@@ -10,7 +10,6 @@ sections spread over several lines, plus preamble and closing chatter.
 - `target_words_from_instruction` (from `longform.lengths`) reads the length a task asks for;
 - `finalize_plan` fills missing budgets and rescales them to sum to the target;
 - `plan_is_usable` says whether a parsed plan is worth running;
-- `fallback_plan` builds a deterministic plan when the model's is not.
 
 Pure standard library: parsing must never depend on the backend installed.
 """
@@ -22,7 +21,6 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from ..lengths import AMOUNT, UNIT, target_words_from_instruction, to_number  # noqa: F401 (re-export)
-from ..text import detect_language
 
 
 @dataclass
@@ -56,7 +54,6 @@ class Plan:
 
 MAX_SECTIONS = 60
 SINGLE_SECTION_LIMIT = 1200  # one section cannot carry a longer text: it needs a plan
-FALLBACK_SECTION_WORDS = 350
 
 # ---------------------------------------------------------------- numbers and counts
 
@@ -195,7 +192,7 @@ def finalize_plan(
     weights = _filled_budgets([s.words for s in sections], target_words, min_words, notes)
     if round(sum(weights)) != target_words:
         notes.append(f"rescaled from {round(sum(weights))} to {target_words} words")
-    budgets = _distribute(weights, target_words)
+    budgets = distribute_budget(weights, target_words)
     over = sum(b > max_words for b in budgets)
     if over:
         notes.append(f"{over} section{'s' if over > 1 else ''} over {max_words} words")
@@ -210,19 +207,6 @@ def plan_is_usable(sections: list[Section], target_words: int) -> bool:
     if len(sections) == 1 and target_words > SINGLE_SECTION_LIMIT:
         return False
     return any(_substantive(s.point, min_words=2, min_cjk=3) for s in sections)
-
-
-def fallback_plan(instruction: str, target_words: int) -> Plan:
-    """A deterministic plan of about 350-word sections, in the instruction's language."""
-    if target_words < 1:
-        raise ValueError("target_words must be at least 1")
-    count = min(MAX_SECTIONS, max(1, round(target_words / FALLBACK_SECTION_WORDS)))
-    zh = detect_language(instruction) == "zh"
-    points = _fallback_points(count, _ZH_FALLBACK if zh else _EN_FALLBACK)
-    budgets = _distribute([1.0] * count, target_words)
-    sections = [Section(i, p, b) for i, (p, b) in enumerate(zip(points, budgets), 1)]
-    note = f"fallback plan: {count} section{'s' if count > 1 else ''} of about {target_words // count} words"
-    return Plan(sections, target_words, raw="", source="fallback", notes=[note])
 
 
 # ---------------------------------------------------------------- reading lines
@@ -371,7 +355,7 @@ def _filled_budgets(words: list[int | None], target: int, min_words: int, notes:
     return [float(w) if w and w > 0 else share for w in words]
 
 
-def _distribute(weights: list[float], total: int) -> list[int]:
+def distribute_budget(weights: list[float], total: int) -> list[int]:
     """Integers ≥ 1 proportional to `weights` summing exactly to `total` (≥ len(weights)).
 
     The rounding remainder goes to the last sections, which tend to be the conclusion.
@@ -386,35 +370,3 @@ def _distribute(weights: list[float], total: int) -> list[int]:
             diff -= step
         i = (i - 1) % len(budgets)
     return budgets
-
-
-# ---------------------------------------------------------------- fallback wording
-
-# (whole piece, introduction, conclusion, body template, body angles cycled in order)
-_EN_FALLBACK = (
-    "The complete piece: address every part of the request",
-    "Introduction: set out the subject of the request and how the piece will approach it",
-    "Conclusion: draw the threads together and close the piece",
-    "Part {k}: {angle}",
-    "the background and context a reader needs|the central idea, developed in detail"
-    "|a concrete example or case that brings it to life|causes, mechanisms and consequences"
-    "|other perspectives and the strongest objections|practical implications and applications"
-    "|open problems, risks and limitations|how the threads connect and what they add up to",
-)
-_ZH_FALLBACK = (
-    "全文：完整回应写作要求的每一个方面",
-    "引言：点明写作主题，交代全文的思路",
-    "结语：总结全文，收束主题",
-    "第{k}部分：{angle}",
-    "交代背景和必要的来龙去脉|深入展开核心观点|用具体的事例加以说明|分析成因、过程与影响"
-    "|呈现不同的视角与主要的反对意见|讨论现实意义与应用|指出尚存的问题、风险与局限|梳理各部分之间的联系",
-)
-
-
-def _fallback_points(count: int, wording: tuple[str, ...]) -> list[str]:
-    single, intro, outro, template, angles = wording
-    if count == 1:
-        return [single]
-    angles = angles.split("|")
-    body = [template.format(k=k, angle=angles[(k - 1) % len(angles)]) for k in range(1, count - 1)]
-    return [intro, *body, outro]

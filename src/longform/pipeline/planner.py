@@ -12,7 +12,16 @@ from typing import Callable
 from .. import prompts
 from ..backends import LM, GenerationConfig
 from ..backends.base import Completion
-from .plan import Plan, Section, fallback_plan, finalize_plan, parse_plan, plan_is_usable
+from ..text import detect_language
+from .plan import (
+    MAX_SECTIONS,
+    Plan,
+    Section,
+    distribute_budget,
+    finalize_plan,
+    parse_plan,
+    plan_is_usable,
+)
 
 # Sections of 200-1,000 words, as AgentWrite asks; ~350 is what a small model
 # writes in one reply without padding or looping.
@@ -98,3 +107,16 @@ def _model_sections(text: str, target_words: int, examples: set[str]) -> tuple[l
             section.words = None
         return sections, ["ignored the model's word counts (far from the target)"]
     return sections, []
+
+
+def fallback_plan(instruction: str, target_words: int) -> Plan:
+    """A deterministic plan of about WORDS_PER_SECTION-word sections in the
+    instruction's language (wording in prompts/fallback_plan.j2)."""
+    if target_words < 1:
+        raise ValueError("target_words must be at least 1")
+    count = min(MAX_SECTIONS, max(1, round(target_words / WORDS_PER_SECTION)))
+    points = prompts.render("fallback_plan", count=count, language=detect_language(instruction)).splitlines()
+    budgets = distribute_budget([1.0] * count, target_words)
+    sections = [Section(i, p, b) for i, (p, b) in enumerate(zip(points, budgets), 1)]
+    note = f"fallback plan: {count} section{'s' if count > 1 else ''} of about {target_words // count} words"
+    return Plan(sections, target_words, raw="", source="fallback", notes=[note])
