@@ -215,7 +215,7 @@ def test_no_repeat_ngram_option_is_honoured(provider):
     assert [type(p) for p in both] == [NoRepeatNGram, ProseOnly] and both[0].n == 4
     assert provider._processors(GenerationConfig(no_repeat_ngram=0, prose=True)) == [provider._prose]
     assert provider._processors(GenerationConfig(no_repeat_ngram=1)) is None  # below 2 means off
-    assert provider._sampling(GenerationConfig(no_repeat_ngram=0), 100, [])["logits_processor"] is None
+    assert provider._sampling(GenerationConfig(no_repeat_ngram=0))["logits_processor"] is None
 
 
 def test_a_short_ngram_limit_really_acts_inside_llama_cpp(lm, provider):
@@ -265,9 +265,15 @@ def test_a_prompt_larger_than_the_window_is_a_backend_error(lm):
     assert lm.complete(QUESTION, GenerationConfig(max_tokens=5, seed=1)).text
 
 
-def test_max_tokens_is_capped_by_the_room_left(provider):
-    assert provider._sampling(GenerationConfig(max_tokens=5000), 300, [])["max_tokens"] == 300
-    assert provider._sampling(GenerationConfig(max_tokens=50), 300, [])["max_tokens"] == 50
+def test_max_tokens_is_capped_by_the_room_left():
+    small = EmbeddedProvider(n_ctx=256, threads=1)
+    messages = [{"role": "user", "content": "Tell me about the sea. " * 20}]
+    room = small.context_window - small.count_tokens(messages)
+    assert 16 <= room < 200
+    c = small.generate(messages, GenerationConfig(max_tokens=5000, min_tokens=5000, seed=1))
+    assert c.completion_tokens == room and c.finish_reason == "length"
+    c = small.generate(messages, GenerationConfig(max_tokens=12, min_tokens=12, seed=1))
+    assert c.completion_tokens == 12
 
 
 # the real engine ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ first token of the reply on, and the whole reply would be read again.
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from importlib import resources
@@ -25,6 +26,7 @@ from pathlib import Path
 from ..errors import BackendError, UsageError
 from .base import Completion, DeltaSink, GenerationConfig, Messages
 from .chat_template import from_llama
+from .decoding import TextStream
 from .sampling import MinTokens, NoRepeatNGram, ProseOnly, word_continuations
 
 # A 135M model loops easily; these defaults keep it moving without garbling text.
@@ -68,7 +70,9 @@ class EmbeddedProvider:
         self._lock = threading.Lock()
         self._continuations, self._prose = self._vocabulary_guards()
         self._end_ids = self._end_tokens()
+        self._stop_ids = self._stop_tokens()
         self._pieces: dict[int, bytes] = {}  # token id -> its bytes, filled as tokens are seen
+        self._out_pieces: dict[int, bytes] = {}  # the same without special tokens' text
 
     def _prompt(self, messages: Messages) -> tuple[list[int], list[str]]:
         prompt, stop = self._template.render(messages)  # a final assistant message is continued (base.py)
@@ -122,19 +126,52 @@ class EmbeddedProvider:
         if room < 16:
             raise BackendError(f"prompt of {len(tokens)} tokens does not fit the {self.context_window}-token window")
         cached = self._cached_prefix(tokens)
+        limit = min(config.max_tokens, room)
+        stream = TextStream([*stop, *config.stop])
+        emit = on_delta or (lambda _text: None)
         started = time.perf_counter()
-        parts, reason = [], "stop"
-        for chunk in self.llm.create_completion(prompt=tokens, stream=True, **self._sampling(config, room, stop)):
-            choice = chunk["choices"][0]
-            if choice.get("text"):
-                parts.append(choice["text"])
-                if on_delta:
-                    on_delta(choice["text"])
-            reason = choice.get("finish_reason") or reason
-        text = "".join(parts)
-        generated = len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
-        return Completion(text=text, finish_reason=reason, prompt_tokens=len(tokens), cached_tokens=cached,
-                          completion_tokens=generated, seconds=time.perf_counter() - started)
+        self.llm.set_seed(self._seed(config.seed))
+        produced, reason = 0, "length"
+        # Our own loop over llama.cpp's sampler rather than `create_completion`,
+        # whose streaming costs grow with the text (see decoding.py).
+        for token in self.llm.generate(tokens, **self._sampling(config)):
+            if token in self._stop_ids:
+                reason = "stop"
+                break
+            produced += 1
+            emit(stream.feed(self._output_piece(token)))
+            if stream.stopped:
+                reason = "stop"
+                break
+            if produced >= limit:
+                break
+        emit(stream.finish())
+        return Completion(text=stream.text, finish_reason=reason, prompt_tokens=len(tokens), cached_tokens=cached,
+                          completion_tokens=produced, seconds=time.perf_counter() - started)
+
+    def _seed(self, seed: int | None) -> int:
+        """The seed llama-cpp-python's `create_completion` would use, so outputs match it."""
+        return seed if seed is not None else random.Random(getattr(self.llm, "_seed", 0)).randint(0, 2**32)
+
+    def _stop_tokens(self) -> frozenset[int]:
+        """Tokens that end generation: the known end marks and whatever the
+        vocabulary flags as end-of-generation (read once, ≈30 ms)."""
+        ids = set(self._end_ids)
+        try:
+            import llama_cpp
+
+            vocab = self.llm._model.vocab
+            ids.update(t for t in range(self.llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t))
+        except AttributeError:  # an older binding: the known end marks are all we have
+            pass
+        return frozenset(ids)
+
+    def _output_piece(self, token: int) -> bytes:
+        """A generated token's bytes as output text shows them (special tokens empty)."""
+        piece = self._out_pieces.get(token)
+        if piece is None:
+            piece = self._out_pieces[token] = self.llm.detokenize([token], special=False)
+        return piece
 
     def _processors(self, config: GenerationConfig) -> list | None:
         ngram = DEFAULTS.no_repeat_ngram if config.no_repeat_ngram is None else config.no_repeat_ngram
@@ -159,14 +196,14 @@ class EmbeddedProvider:
         vocab = [self.llm.detokenize([i]).decode("utf-8", "replace") for i in range(self.llm.n_vocab())]
         return word_continuations(vocab), ProseOnly(vocab)
 
-    def _sampling(self, config: GenerationConfig, room: int, stop: list[str]) -> dict:
+    def _sampling(self, config: GenerationConfig) -> dict:
+        """llama.cpp sampler settings; the rest keep `create_completion`'s defaults."""
         pick = lambda value, default: default if value is None else value  # noqa: E731
         return {
             "logits_processor": self._processors(config),
-            "max_tokens": min(config.max_tokens, room),
-            "temperature": pick(config.temperature, DEFAULTS.temperature),
+            "temp": pick(config.temperature, DEFAULTS.temperature),
             "top_p": pick(config.top_p, DEFAULTS.top_p),
             "repeat_penalty": pick(config.repetition_penalty, DEFAULTS.repetition_penalty),
-            "stop": [*stop, *config.stop] or None,
-            "seed": config.seed,
+            "top_k": 40,
+            "min_p": 0.05,
         }
