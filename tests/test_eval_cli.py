@@ -93,6 +93,26 @@ def test_killed_eval_resumes_without_duplicates(tmp_path):
     assert done.stdout.strip() == str(out / "report.md")
 
 
+def test_two_processes_split_one_eval_by_language(tmp_path, capsys):
+    # a long evaluation can use every core: one process per --subset, one folder;
+    # each skips the other's rows, and appends are whole lines
+    data, out = data_file(tmp_path, PROMPTS * 3), tmp_path / "out"
+    argv = ["longbench-write", "--data", str(data), "--out", str(out), "--backend", "mock:lorem?delay=0.02",
+            "--system", "single"]
+    procs = [subprocess.Popen(command(*argv, "--subset", lang), cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for lang in ("en", "zh")]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    rows = predictions(out)
+    assert sorted(r["id"] for r in rows) == list(range(12))  # every item once, none torn
+    code, _, err = run_main(["eval", "score", "--predictions", str(out / "predictions.jsonl"),
+                             "--out", str(tmp_path / "scored")], capsys)
+    assert code == 0, err
+    report = json.loads((tmp_path / "scored" / "report.json").read_text(encoding="utf-8"))
+    assert report["overall"]["count"] == 12 and report["by_language"]["zh"]["count"] == 3
+
+
 # ------------------------------------------------------------------ longbench-write, score, compare, ruler
 
 
