@@ -8,7 +8,10 @@ is never returned as text.
 
 llama-cpp-python's server cuts a running stream whenever another request arrives
 (`--interrupt_requests`, on by default): run it with `--interrupt_requests False`
-or use `concurrency=1`, or concurrent calls keep cutting each other off.
+or use `concurrency=1`, or concurrent calls keep cutting each other off. Its
+streaming also slows down without bound when a model emits bytes that never form
+UTF-8 (a small model writing Chinese): there, `?stream=false` is much faster
+(the embedded backend avoids this with its own decoder, see decoding.py).
 
 Completions mode (`?template=embedded`, a .gguf file, a model folder or a Jinja
 file): we render the model's chat template ourselves and call `/v1/completions`
