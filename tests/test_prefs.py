@@ -100,3 +100,20 @@ def test_cli_needs_a_judge_and_k_of_two(tmp_path, capsys):
     capsys.readouterr()
     assert main([*base, "--k", "1", "--judge-backend", "mock:lorem"]) == 2
     assert "--k must be at least 2" in capsys.readouterr().err
+
+
+def test_a_resumed_cli_run_counts_on_from_the_kept_samples(tmp_path, capsys):
+    from longform.cli import main
+
+    (tmp_path / "i.txt").write_text("Write about the sea.\nWrite about the hills.\n")
+    argv = ["data", "prefs", "--instructions", str(tmp_path / "i.txt"), "--out", str(tmp_path / "p"),
+            "--backend", "mock:lorem", "--length-weight", "1", "--k", "2", "--default-words", "50"]
+    assert main(argv) == 0
+    samples = tmp_path / "p" / "samples.jsonl"
+    samples.write_text("\n".join(samples.read_text().splitlines()[:3]) + "\n")  # one sample lost
+    capsys.readouterr()
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "resuming: 3 of 4 samples already in samples.jsonl"
+    assert err[1].startswith("[4/4] ")
+    assert len([line for line in err if line.startswith("[")]) == 1

@@ -146,7 +146,7 @@ def cmd_prefs(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
                             concurrency=args.concurrency or 1, judge_attempts=args.judge_attempts,
                             max_tokens=args.max_tokens)
     total = len(items) * args.k
-    progress = None if args.quiet else _sample_progress(total)
+    progress = None if args.quiet else _SampleProgress(total)
     judge_lm, template = judge or (None, None)
     report = build_prefs(items, lm or backend_from_args(args), judge_lm, template, args.out, settings, progress)
     print(f"{report['pairs']} pairs from {report['instructions']} instructions; no pair: {report['no_pair'] or '-'}",
@@ -155,16 +155,22 @@ def cmd_prefs(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     return 0
 
 
-def _sample_progress(total: int):
-    seen = [0]
+class _SampleProgress:
+    """One line per sample: "[n/total] id #j: words, score"; a resumed run starts at what it kept."""
 
-    def on_sample(sample: dict) -> None:
-        seen[0] += 1
+    def __init__(self, total: int):
+        self.total, self.seen = total, 0
+
+    def start(self, already: int) -> None:
+        self.seen = already
+        if already:
+            print(f"resuming: {already} of {self.total} samples already in samples.jsonl", file=sys.stderr)
+
+    def __call__(self, sample: dict) -> None:
+        self.seen += 1
         score = "unscored" if sample["score"] is None else f"score {sample['score']:.1f}"
-        print(f"[{seen[0]}/{total}] {sample['id']} #{sample['sample']}: {sample['words']} words, {score}",
+        print(f"[{self.seen}/{self.total}] {sample['id']} #{sample['sample']}: {sample['words']} words, {score}",
               file=sys.stderr)
-
-    return on_sample
 
 
 def cmd_prompts(args: argparse.Namespace, predictor=None) -> int:

@@ -51,6 +51,8 @@ def build_prefs(items: list[Instruction], lm, judge_lm, template: JudgeTemplate,
     out.mkdir(parents=True, exist_ok=True)
     store = SampleStore(out / "samples.jsonl")
     todo = [(item, j) for item in items for j in range(settings.k) if (item.id, j) not in store.done]
+    if on_sample is not None and hasattr(on_sample, "start"):
+        on_sample.start(len(items) * settings.k - len(todo))  # a resumed run counts on from what it kept
 
     def one(task):
         item, j = task
