@@ -41,7 +41,7 @@ def example_points(lang: str, sections: int) -> set[str]:
 
 
 def suggested_sections(target_words: int) -> int:
-    return max(1, min(60, round(target_words / WORDS_PER_SECTION)))
+    return max(1, min(MAX_SECTIONS, round(target_words / WORDS_PER_SECTION)))
 
 
 def make_plan(
@@ -114,7 +114,7 @@ def fallback_plan(instruction: str, target_words: int) -> Plan:
     instruction's language (wording in prompts/fallback_plan.j2)."""
     if target_words < 1:
         raise ValueError("target_words must be at least 1")
-    count = min(MAX_SECTIONS, max(1, round(target_words / WORDS_PER_SECTION)))
+    count = suggested_sections(target_words)
     points = prompts.render("fallback_plan", count=count, language=detect_language(instruction)).splitlines()
     budgets = distribute_budget([1.0] * count, target_words)
     sections = [Section(i, p, b) for i, (p, b) in enumerate(zip(points, budgets), 1)]
