@@ -148,7 +148,8 @@ def cmd_prefs(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     total = len(items) * args.k
     progress = None if args.quiet else _SampleProgress(total)
     judge_lm, template = judge or (None, None)
-    report = build_prefs(items, lm or backend_from_args(args), judge_lm, template, args.out, settings, progress)
+    report = build_prefs(items, lm or backend_from_args(args), judge_lm, template, args.out, settings, progress,
+                         progress and progress.start)
     print(f"{report['pairs']} pairs from {report['instructions']} instructions; no pair: {report['no_pair'] or '-'}",
           file=sys.stderr)
     print(args.out / "prefs.jsonl")

@@ -47,12 +47,13 @@ class PrefSettings:
 
 
 def build_prefs(items: list[Instruction], lm, judge_lm, template: JudgeTemplate, out: Path,
-                settings: PrefSettings, on_sample=None) -> dict:
+                settings: PrefSettings, on_sample=None, on_start=None) -> dict:
+    """`on_start(kept)` hears how many samples an earlier run left; `on_sample(row)` each new one."""
     out.mkdir(parents=True, exist_ok=True)
     store = SampleStore(out / "samples.jsonl")
     todo = [(item, j) for item in items for j in range(settings.k) if (item.id, j) not in store.done]
-    if on_sample is not None and hasattr(on_sample, "start"):
-        on_sample.start(len(items) * settings.k - len(todo))  # a resumed run counts on from what it kept
+    if on_start is not None:
+        on_start(len(items) * settings.k - len(todo))
 
     def one(task):
         item, j = task
