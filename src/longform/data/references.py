@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def collect_references(items: list[Instruction], sources: list[Source], judge_lm
                        out: Path, *, judge_name: str = "judge", concurrency: int = 1, seed: int = 0,
                        callbacks=None) -> dict:
     if len(sources) < 2:
-        raise UsageError("a ladder needs at least two sources (give --backend/--agentwrite twice or more)")
+        raise UsageError("a ladder needs at least two sources (give --source twice or more)")
     out.mkdir(parents=True, exist_ok=True)
     evals = eval_items(items)
     answers: dict[str, list[dict]] = {}
@@ -97,9 +98,6 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 2) if values else None
 
 
-def _count_top(rows) -> dict[str, int]:
-    top: dict[str, int] = {}
-    for _, ladder in rows:
-        if ladder:
-            top[ladder[-1]["system"]] = top.get(ladder[-1]["system"], 0) + 1
-    return top
+def _count_top(rows) -> Counter:
+    """How many ladders each source tops."""
+    return Counter(ladder[-1]["system"] for _, ladder in rows if ladder)
