@@ -37,8 +37,7 @@ class TextStream:
             return ""
         shown = self._release(self._decoder.decode(b"", final=True))
         rest, self._held = self._held, ""
-        self.text += rest
-        return shown + rest
+        return shown + self._show(rest)
 
     def _release(self, new: str) -> str:
         if self.stopped or not new:
