@@ -59,6 +59,13 @@ class LM:
     def count_tokens(self, messages: Messages) -> int:
         return self.provider.count_tokens(messages)
 
+    def room_for(self, messages: Messages, wanted: int) -> int:
+        """`wanted` new tokens, capped by what the window leaves beside `messages`
+        (16 tokens spare, and never under 16: a full window is the backend's error to report)."""
+        if not self.context_window:
+            return wanted
+        return max(16, min(wanted, self.context_window - self.count_tokens(messages) - 16))
+
     def complete(
         self,
         messages: Messages,

@@ -69,9 +69,7 @@ def build_prefs(items: list[Instruction], lm, judge_lm, template: JudgeTemplate,
 
 def _sample(item: Instruction, j: int, lm, judge_lm, template: JudgeTemplate, settings: PrefSettings) -> dict:
     messages = [{"role": "user", "content": item.text}]
-    max_tokens = settings.max_tokens or round(item.target_words * TOKENS_PER_WORD) + 64
-    if lm.context_window:
-        max_tokens = max(16, min(max_tokens, lm.context_window - lm.count_tokens(messages) - 16))
+    max_tokens = lm.room_for(messages, settings.max_tokens or round(item.target_words * TOKENS_PER_WORD) + 64)
     completion = lm.complete(messages, GenerationConfig(max_tokens=max_tokens, seed=settings.seed * 1000 + j))
     text = completion.text.strip()
     words = count_words(text)

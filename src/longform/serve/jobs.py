@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..io import atomic_write_json, read_json
+from ..io import atomic_write_json, atomic_write_text, read_json
 from ..pipeline.document import RunDir, join_sections
 from ..pipeline.events import Callbacks
 from ..text import count_words
@@ -237,15 +237,10 @@ class JobManager:
             job.emit("delta", index=1, text=text)
 
         messages = [{"role": "user", "content": job.request.instruction}]
-        max_tokens = round(job.request.target_words * 2)  # room for the answer; length is the model's business
-        if self.lm.context_window:
-            max_tokens = max(16, min(max_tokens, self.lm.context_window - self.lm.count_tokens(messages) - 16))
+        max_tokens = self.lm.room_for(messages, round(job.request.target_words * 2))  # length is the model's business
         completion = self.lm.complete(messages, GenerationConfig(max_tokens=max_tokens, seed=job.request.seed),
                                       on_delta=on_delta)
         text = completion.text.strip()
-        job.run_dir.mkdir(parents=True, exist_ok=True)
-        from ..io import atomic_write_text
-
         atomic_write_text(job.run_dir / "document.md", text + "\n")
         job.emit("section", index=1, words=count_words(text), text=text)
         return text, _usage(completion.prompt_tokens, completion.completion_tokens)
