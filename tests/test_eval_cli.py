@@ -113,6 +113,20 @@ def test_two_processes_split_one_eval_by_language(tmp_path, capsys):
     assert report["overall"]["count"] == 12 and report["by_language"]["zh"]["count"] == 3
 
 
+def test_three_shards_split_one_eval(tmp_path, capsys):
+    # --shard K/N splits any run N ways (processes or machines sharing a folder)
+    data, out = data_file(tmp_path, PROMPTS * 3), tmp_path / "out"
+    argv = ["longbench-write", "--data", str(data), "--out", str(out), "--backend", "mock:lorem?delay=0.02",
+            "--system", "single", "--order", "spread"]
+    procs = [subprocess.Popen(command(*argv, "--shard", f"{k}/3"), cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for k in (1, 2, 3)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert b"over 4 items" in err  # each shard reports its own third
+    assert sorted(r["id"] for r in predictions(out)) == list(range(12))
+
+
 # ------------------------------------------------------------------ longbench-write, score, compare, ruler
 
 
@@ -261,6 +275,8 @@ def test_bad_inputs_from_a_real_process(tmp_path):
       "--judge-model", "m"], "need an openai judge backend"),
     (["longbench-write", "--data", "{good}", "--out", "o", "--system", "triple"], "invalid choice: 'triple'"),
     (["longbench-write", "--out", "o"], "--data"),
+    (["longbench-write", "--data", "{good}", "--out", "o", "--shard", "3/2"], "--shard"),
+    (["ruler", "--data", "{good}", "--out", "o", "--shard", "half"], "expected K/N"),
     (["ruler", "--data", "{good}", "--out", "{good}"], "is a file, not a directory"),
     (["score", "--predictions", "{bad}", "--out", "o"], "{bad}:2: field 'length' must be a positive integer"),
     (["score", "--predictions", "{torn_middle}", "--out", "o"], "{torn_middle}:1: invalid JSON"),

@@ -77,6 +77,32 @@ def test_spread_order_samples_every_bucket_and_language_early():
     assert zh_long == sorted(zh_long)
 
 
+def test_shards_partition_the_ordered_items_and_each_covers_every_bucket():
+    from longform.evals.scores import bucket_of
+
+    spread = load_items(FULL, order="spread")
+    shards = [load_items(FULL, order="spread", shard=(k, 3)) for k in (1, 2, 3)]
+    assert sorted(i.id for s in shards for i in s) == list(range(120))  # disjoint, nothing missing
+    assert [len(s) for s in shards] == [40, 40, 40]
+    assert shards[1] == spread[1::3]  # positions in the spread list, so stable across restarts
+    for shard in shards:
+        assert len({(bucket_of(i.length), i.language) for i in shard}) == 8
+    # after --subset and --limit: the second half of the first 5 zh items
+    assert load_items(FULL, "zh", limit=5, shard=(2, 2)) == load_items(FULL, "zh")[1:5:2]
+    assert load_items(FULL, shard=(1, 1)) == load_items(FULL)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("3/2", "1 ≤ K ≤ N"), ("0/4", "1 ≤ K ≤ N"), ("1/0", "N ≥ 1"),
+    ("2", "expected K/N"), ("a/b", "expected K/N"), ("1/2/3", "expected K/N"), ("-1/2", "expected K/N"),
+])
+def test_bad_shards(text, message):
+    from longform.evals.data import parse_shard
+
+    with pytest.raises(UsageError, match=message):
+        parse_shard(text)
+
+
 def test_ruler_spreads_by_exact_length():
     from longform.evals.data import by_length
 

@@ -59,6 +59,9 @@ def _generation_options(p: argparse.ArgumentParser, data_name: str) -> None:
     p.add_argument("--order", choices=("file", "spread"), default="file",
                    help="file: rows in file order; spread: interleave length buckets and languages, "
                         "so a --limit or an early stop still samples every bucket")
+    p.add_argument("--shard", metavar="K/N",
+                   help="only every N-th item from the K-th on (after --order and --limit): N processes or "
+                        "machines with the same --out split one run; score the whole folder with `eval score`")
     p.add_argument("--out", type=Path, required=True, help="output directory; rerun with it to resume")
     p.add_argument("--system", choices=("agentwrite", "single"), default="agentwrite",
                    help="agentwrite: plan and write by sections; single: one model call per item")
@@ -124,14 +127,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _items(args: argparse.Namespace, group=None):
     """Options and --data checked before any backend loads: a typo fails in a
     second, not after a model load."""
-    from ..evals.data import load_items
+    from ..evals.data import load_items, parse_shard
 
     for name in ("limit", "concurrency", "single_max_tokens"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     _check_out(args.out)
-    return load_items(args.data, args.subset, args.limit, args.order, group)
+    shard = parse_shard(args.shard) if args.shard else None
+    return load_items(args.data, args.subset, args.limit, args.order, group, shard)
 
 
 def _generate(args: argparse.Namespace, items, lm=None):

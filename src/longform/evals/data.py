@@ -31,13 +31,19 @@ class EvalItem:
 
 
 def load_items(path: str | Path, subset: str = "all", limit: int | None = None,
-               order: str = "file", group: Callable[[EvalItem], Hashable] | None = None) -> list[EvalItem]:
-    """Items of `path`: the `subset` (by prompt language), put in `order`, then the first `limit`.
+               order: str = "file", group: Callable[[EvalItem], Hashable] | None = None,
+               shard: tuple[int, int] | None = None) -> list[EvalItem]:
+    """Items of `path`: the `subset` (by prompt language), put in `order`, then the first `limit`,
+    then every N-th of those from the K-th on for `shard` (K, N), 1-based.
 
     "spread" interleaves length buckets and languages, so any prefix of the run
     (a --limit, or a run stopped early) samples the whole benchmark instead of
     only its first rows. `group` names the strata (default: length bucket and
     language; the Ruler, with six lengths, spreads by exact length).
+
+    Shards are taken from the ordered list, not from what is left to do, so N
+    processes (or machines) started at different times still split the items
+    without overlap, and each shard of a spread order covers every bucket.
     """
     if subset not in SUBSETS:
         raise UsageError(f"unknown subset {subset!r}: choose one of {', '.join(SUBSETS)}")
@@ -51,7 +57,26 @@ def load_items(path: str | Path, subset: str = "all", limit: int | None = None,
         raise UsageError(f"{path}: no items" + ("" if subset == "all" else f" in subset {subset!r}"))
     if order == "spread":
         items = spread(items, group)
-    return items[:limit] if limit is not None else items
+    items = items[:limit] if limit is not None else items
+    if shard is None:
+        return items
+    index, count = check_shard(shard)
+    return items[index - 1::count]
+
+
+def check_shard(shard: tuple[int, int], name: str = "shard") -> tuple[int, int]:
+    index, count = shard
+    if count < 1 or not 1 <= index <= count:
+        raise UsageError(f"{name} {index}/{count}: K/N needs N ≥ 1 and 1 ≤ K ≤ N")
+    return index, count
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """"K/N" → (K, N), checked; the CLI's --shard."""
+    parts = text.split("/")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise UsageError(f"--shard {text!r}: expected K/N, e.g. 2/4 for the second of four shards")
+    return check_shard((int(parts[0]), int(parts[1])), "--shard")
 
 
 def by_bucket(item: EvalItem) -> tuple[str, str]:
