@@ -185,6 +185,31 @@ def test_loop_is_cut_and_writing_goes_on(tmp_path):
     assert abs(result.words - 1200) <= 0.05 * 1200
 
 
+def test_talk_about_the_task_is_dropped_and_the_section_still_reaches_its_budget(tmp_path):
+    # seen in P3: the last section came back as one 750-word paragraph with one sentence
+    # about "this text"; the whole paragraph was dropped at the end and the document
+    # ended 740 words short. Now only that sentence goes, at once, and writing goes on.
+    calls = []
+
+    def respond(messages, config):
+        if messages[-1] == {"role": "assistant", "content": "1."}:
+            return PLAN
+        calls.append(messages)
+        if messages[-1]["content"].count("## ") == 3 and len(calls) == 3:
+            words = lorem_words(600, random.Random(5)).split()
+            return " " + " ".join(words[:20]) + ". This text is a story of 400 words. " + " ".join(words[20:]) + "."
+        return " " + lorem_words(430, random.Random(len(calls)))
+
+    lm = load_backend("mock:lorem")
+    lm.provider = MockProvider(responder=respond)
+    result = AgentWrite(lm, WriteSettings(target_words=1200)).run("A story about a harbor", tmp_path / "r")
+    last = result.sections[2]
+    assert "400 words" not in result.text and "## " in last.text  # the sentence went, the heading stayed
+    assert any("about the task" in n for n in last.notes)
+    assert last.words >= 0.93 * last.budget
+    assert abs(result.words - 1200) <= 0.05 * 1200
+
+
 # ------------------------------------------------------------------ rolling context
 
 

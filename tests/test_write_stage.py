@@ -17,6 +17,14 @@ def test_meta_paragraphs_are_dropped(text, kept):
     assert drop_meta_paragraphs(text) == kept
 
 
+def test_in_a_long_paragraph_only_the_sentences_about_the_task_go():
+    story = " ".join(f"The keeper lit lamp number {i} at dusk." for i in range(12))
+    text = f"Before.\n\n{story} This section is about the harbor. {story}\n\nAfter."
+    assert drop_meta_paragraphs(text) == f"Before.\n\n{story} {story}\n\nAfter."
+    zh = "灯塔亮了。" * 30 + "本部分介绍港口。" + "潮水上涨。" * 30
+    assert drop_meta_paragraphs(zh) == "灯塔亮了。" * 30 + "潮水上涨。" * 30
+
+
 def test_ordinary_prose_is_untouched():
     text = "The lighthouse stood for a century.\n\nIts keepers wrote letters home every week."
     assert drop_meta_paragraphs(text) == text

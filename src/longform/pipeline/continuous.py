@@ -70,16 +70,19 @@ class ContinuousWriter:
             missing = budget - count_words(draft.text, self.rule)
             if missing < budget * (1 - self.policy.low):
                 break
-            new = self._chunk(index, prefix, draft, missing, seed, hooks)
-            stalls = stalls + 1 if count_words(new, self.rule) < 3 else 0
+            added = self._chunk(index, prefix, heading, draft, missing, seed, hooks)
+            stalls = stalls + 1 if added < 3 else 0
             if stalls >= 2:  # the model keeps ending or looping right away: take what we have
                 draft.notes.append("stopped early: no new text twice")
                 break
         self._finish(draft, budget, hooks)
         return draft
 
-    def _chunk(self, index: int, prefix: str, draft: SectionDraft, missing: int, seed: int, hooks: Hooks) -> str:
+    def _chunk(self, index: int, prefix: str, heading: str, draft: SectionDraft, missing: int, seed: int,
+               hooks: Hooks) -> int:
+        """One call on the section; returns the words it added once loops and talk about the task are cut."""
         document = prefix + draft.text
+        before = count_words(draft.text, self.rule)
         messages = self._fitting(document, index, hooks)
         room = self.window - self.lm.count_tokens(messages) - SUMMARY_RESERVE
         max_tokens = max(16, min(room, self.rate.tokens_for(round(missing * self.policy.overshoot)) + 8))
@@ -100,7 +103,20 @@ class ContinuousWriter:
             self._replay(draft, hooks, "cut a repeated passage")
         else:
             draft.text += new
-        return new
+        self._drop_meta(draft, heading, attempt, hooks)
+        return count_words(draft.text, self.rule) - before
+
+    def _drop_meta(self, draft: SectionDraft, heading: str, attempt: int, hooks: Hooks) -> None:
+        """Remove talk about the task as soon as it appears, so the length controller
+        sees the words that remain and writes on (the heading is never touched)."""
+        body = draft.text[len(heading):]
+        if not _META.search(body):
+            return
+        kept = drop_meta_paragraphs(body)
+        if kept != body:
+            draft.text = heading + kept
+            draft.notes.append(f"call {attempt}: dropped text about the task")
+            self._replay(draft, hooks, "dropped text about the task")
 
     def _fitting(self, document: str, index: int, hooks: Hooks):
         """The call's messages, rolling the context first when too little room is left."""
@@ -123,8 +139,6 @@ class ContinuousWriter:
 
     def _finish(self, draft: SectionDraft, budget: int, hooks: Hooks) -> None:
         text = draft.text
-        if _META.search(text):  # the model talking about its task, not writing it
-            text = drop_meta_paragraphs(text)
         if count_words(text, self.rule) > budget * self.policy.cut_over:
             text = cut_near_words(text, budget, self.rule)
         elif draft.finish_reason == "length":

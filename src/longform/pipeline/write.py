@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from ..backends import LM, GenerationConfig
 from ..backends.base import Completion, Messages
-from ..text import count_words, overlap_with, repeated_ngram_share, trim_to_sentence, trim_to_words
+from ..text import (count_words, overlap_with, repeated_ngram_share, split_sentences, trim_to_sentence,
+                    trim_to_words)
 
 _CHATTER = re.compile(
     r"^\s*(sure|certainly|of course|here is|here's|okay|ok|great|好的|当然|以下是|下面是)\b.*?[:：!！.。]?\s*$",
@@ -70,15 +71,32 @@ class Draft:
         return max(self.repeat_share / s.max_repeat_share, self.overlap / s.max_overlap, self.short)
 
 
+# A paragraph about the task is usually one or two short lines ("Here is part 2:");
+# in a longer one only the sentences that talk about the task go, since a small
+# model often writes a whole section as one paragraph with such a sentence in it.
+META_PARAGRAPH_WORDS = 40
+
+
 def drop_meta_paragraphs(text: str) -> str:
-    """Remove paragraphs in which the model talks about its task instead of
-    writing ("Here is a copy of the text:", "In this part we will…", "about
-    400 words"). Small models drift into this at the end of a long reply."""
+    """Remove what the model says about its task instead of writing it ("Here is
+    a copy of the text:", "In this part we will…", "about 400 words"): the whole
+    paragraph when it is short, else only the sentences that say it. Small models
+    drift into this at the end of a long reply. Text without any comes back as is."""
     parts = re.split(r"(\n\s*\n)", text) + [""]
     # kept paragraphs keep their own separators: the text before the first dropped
     # paragraph stays byte-identical, and so does its prefix-cache entry
-    kept = "".join(p + sep for p, sep in zip(parts[::2], parts[1::2]) if p.strip() and not _META.search(p))
-    return kept.strip("\n")
+    kept = [_without_meta(p) + sep for p, sep in zip(parts[::2], parts[1::2])]
+    if "".join(kept) == text:
+        return text
+    return "".join(k for k in kept if k.strip()).strip("\n")
+
+
+def _without_meta(paragraph: str) -> str:
+    if not _META.search(paragraph):
+        return paragraph
+    if count_words(paragraph) <= META_PARAGRAPH_WORDS:
+        return ""
+    return "".join(s for s in split_sentences(paragraph) if not _META.search(s))
 
 
 def clean_section(text: str) -> str:
