@@ -244,6 +244,34 @@ def test_context_rolls_with_a_summary_and_every_prompt_fits(tmp_path):
     assert changes == len(rolls)
 
 
+def test_a_roll_keeps_few_tokens_even_when_the_kept_words_are_many_tokens(tmp_path):
+    # seen on LongBench-Write (Chinese, 8,000 and 10,000 characters): the 135M model
+    # wrote pages of full-width letters and symbols, which the word rule barely counts,
+    # so "the last 120 words" were thousands of tokens and the run stopped with
+    # "no room in the window". The kept text now shrinks until the prompt fits.
+    rng = random.Random(4)
+    full_width = [chr(c) for c in range(0xFF21, 0xFF3B)] + ["＃", "＠", "／"]
+
+    def respond(messages, config):
+        if messages[-1] == {"role": "assistant", "content": "1."}:
+            return PLAN
+        if messages[-1]["role"] == "user":  # a summary request
+            return "The harbor town grew, burned and was rebuilt."
+        garbage = " ".join("".join(rng.choice(full_width) for _ in range(rng.randint(3, 7))) for _ in range(250))
+        return " " + lorem_words(30, rng) + " " + garbage
+
+    lm = load_backend("mock:lorem")
+    lm.provider = MockProvider(responder=respond)
+    lm.provider.context_window = 1200
+    result = AgentWrite(lm, WriteSettings(target_words=1200, seed=3)).run("A story about a harbor", tmp_path / "r")
+    # 30 counted words a call, 8 calls a section: short, but every section was written
+    assert len(result.sections) == 3 and all(r.calls == 8 for r in result.sections)
+    rolls = read(tmp_path / "r" / "context.json")["rolls"]
+    assert rolls and all(0 < r["kept_from"] <= len(result.text) for r in rolls)
+    for messages in lm.provider.calls:
+        assert lm.provider.count_tokens(messages) <= 1200
+
+
 def test_resume_after_a_roll_matches_an_uninterrupted_run(tmp_path):
     full, _ = long_run(tmp_path, name="full")
     part, _ = long_run(tmp_path, name="part")

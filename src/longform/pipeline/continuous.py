@@ -121,7 +121,7 @@ class ContinuousWriter:
     def _fitting(self, document: str, index: int, hooks: Hooks):
         """The call's messages, rolling the context first when too little room is left."""
         messages = self.context.messages(document)
-        if self.lm.count_tokens(messages) + SUMMARY_RESERVE + MIN_CHUNK <= self.window:
+        if self._fits(messages):
             return messages
         summary_call = self.context.summary_messages(document)
         config = self.generation.merged(max_tokens=SUMMARY_TOKENS, seed=index * 31 + len(self.context.rolls),
@@ -130,12 +130,18 @@ class ContinuousWriter:
         hooks.on_call("summary", index, len(self.context.rolls) + 1, completion)
         summary = trim_to_sentence(clean_section(completion.text))
         self.context.roll(document, index, summary, self.rule)
-        hooks.on_roll(self.context)
         messages = self.context.messages(document)
-        if self.lm.count_tokens(messages) + SUMMARY_RESERVE + MIN_CHUNK > self.window:
+        while not self._fits(messages) and self.context.last.kept_from < len(document):
+            self.context.shrink(document, self.rule)  # the kept words were many tokens
+            messages = self.context.messages(document)
+        hooks.on_roll(self.context)
+        if not self._fits(messages):
             raise UsageError(f"the task and outline leave no room in a {self.window}-token window; "
                              "use a shorter outline or a model with a larger window")
         return messages
+
+    def _fits(self, messages) -> bool:
+        return self.lm.count_tokens(messages) + SUMMARY_RESERVE + MIN_CHUNK <= self.window
 
     def _finish(self, draft: SectionDraft, budget: int, hooks: Hooks) -> None:
         text = draft.text

@@ -87,6 +87,21 @@ class RollingContext:
         self.rolls.append(roll)
         return roll
 
+    def shrink(self, document: str, rule: str = "official") -> Roll:
+        """Halve the text the last roll keeps, starting at a sentence where there is one.
+
+        `keep_words` words are usually a few hundred tokens, but text the word rule
+        barely counts (symbols, full-width letters, a garbled script: a small model
+        writes pages of them) can keep thousands; the caller shrinks until it fits."""
+        roll = self.rolls[-1]
+        middle = roll.kept_from + max(1, (len(document) - roll.kept_from) // 2)
+        pieces = split_sentences(document[middle:])
+        start = middle + (len(pieces[0]) if len(pieces) > 1 else 0)
+        while start < len(document) and document[start].isspace():
+            start += 1
+        roll.kept_from, roll.words_before = start, count_words(document[:start], rule)
+        return roll
+
     def to_dict(self) -> dict:
         return {"rolls": [asdict(r) for r in self.rolls]}
 
