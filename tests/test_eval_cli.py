@@ -130,6 +130,25 @@ def test_three_shards_split_one_eval(tmp_path, capsys):
 # ------------------------------------------------------------------ longbench-write, score, compare, ruler
 
 
+def test_failed_items_leave_a_report_of_the_rest_and_exit_1(tmp_path, capsys):
+    from longform.backends.mock import MockProvider
+    from longform.errors import BackendError
+
+    def respond(messages, config):
+        if "lighthouse" in messages[0]["content"]:
+            raise BackendError("server said 500 three times")
+        return "Fine words."
+
+    data, out = data_file(tmp_path), tmp_path / "out"
+    args = build_parser().parse_args(["eval", "longbench-write", "--data", str(data), "--out", str(out),
+                                      "--system", "single"])
+    assert cmd_longbench(args, lm=LM(MockProvider(responder=respond))) == 1
+    err = capsys.readouterr().err
+    assert "item 1 failed (server said 500 three times)" in err  # as it happens, in the progress lines
+    assert "1 of 4 items failed (ids 1)" in err and "errors.jsonl" in err  # and at the end
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["overall"]["count"] == 3
+
+
 def test_single_system_on_the_real_data_with_limit(tmp_path, capsys):
     out = tmp_path / "single"
     code, stdout, err = run_main(["eval", "longbench-write", "--data", str(DATA / "longbench_write.jsonl"),

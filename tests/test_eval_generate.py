@@ -235,6 +235,43 @@ def test_concurrent_items_match_sequential_ones(tmp_path):
     assert sorted(ids) == list(range(8))
 
 
+def failing_on(*words):
+    """A mock model whose calls fail for good on prompts containing any of `words`."""
+    from longform.errors import BackendError
+
+    def respond(messages, config):
+        if any(w in messages[0]["content"] for w in words):
+            raise BackendError("server said 500 three times")
+        return "Fine words for the note."
+    return MockProvider(responder=respond)
+
+
+def test_a_failed_item_is_logged_and_the_run_goes_on(tmp_path):
+    recorder = Recorder()
+    recorder.on_item_failed = lambda item, error: recorder.events.append(("failed", item.id, str(error)))
+    rows = generate(ITEMS, "single", LM(failing_on("harbors")), tmp_path, callbacks=[recorder])
+    assert [r["id"] for r in rows] == [0, 7]  # item 4 failed; the others are there
+    assert [r["id"] for r in read_predictions(tmp_path / "predictions.jsonl")] == [0, 7]
+    assert ("failed", 4, "server said 500 three times") in recorder.events and recorder.events[-1] == ("end",)
+    logged = [json.loads(line) for line in (tmp_path / "errors.jsonl").read_text().splitlines()]
+    assert [(e["id"], e["error"]) for e in logged] == [(4, "BackendError: server said 500 three times")]
+    # the next run retries only the failed item
+    lm = load_backend("mock:lorem")
+    rows = generate(ITEMS, "single", lm, tmp_path)
+    assert [r["id"] for r in rows] == [0, 4, 7] and len(lm.provider.calls) == 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_three_failures_in_a_row_stop_the_run(tmp_path, concurrency):
+    from longform.errors import BackendError
+
+    items = [EvalItem(i, f"Write note {i}", "t", 100, "en") for i in range(6)]
+    with pytest.raises(BackendError, match="500 three times"):
+        generate(items, "single", LM(failing_on("note")), tmp_path, concurrency=concurrency)
+    assert len((tmp_path / "errors.jsonl").read_text().splitlines()) >= 3
+    assert not (tmp_path / "predictions.jsonl").exists() or not read_predictions(tmp_path / "predictions.jsonl")
+
+
 class Windowed(MockProvider):
     context_window = 500
 

@@ -83,8 +83,11 @@ def cmd_longbench(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     items = _items(args)
     judge = judge_setup(args, judge_lm)  # before generation: a bad judge option must not cost hours
     rows, lm = _generate(args, items, lm)
+    if not rows:
+        raise UsageError(f"every item failed; see {args.out / 'errors.jsonl'}")
     title = args.title or f"LongBench-Write: {lm.name}, {args.system}"
-    return _score_and_report(args, rows, judge, title)
+    code = _score_and_report(args, rows, judge, title)
+    return _failed(args, items, rows) or code
 
 
 def cmd_score(args: argparse.Namespace, judge_lm=None) -> int:
@@ -104,14 +107,17 @@ def cmd_ruler(args: argparse.Namespace, lm=None) -> int:
 
     from ..evals.data import by_length
 
-    rows, lm = _generate(args, _items(args, by_length), lm)
+    items = _items(args, by_length)
+    rows, lm = _generate(args, items, lm)
+    if not rows:
+        raise UsageError(f"every item failed; see {args.out / 'errors.jsonl'}")
     scored = [score_row(row, args.word_rule) for row in rows]
     summary = ruler_summary(scored)
     paths = write_ruler_report(args.out, scored, summary)
     print(f"LongWrite-Ruler ({lm.name}, {args.system}): longest output {summary['max_words']:,} words "
           f"over {len(rows)} items", file=sys.stderr)
     print(next(p for p in paths if p.name == "ruler.md"))
-    return 0
+    return _failed(args, items, rows)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -169,6 +175,17 @@ def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: 
     print(summary_line(report), file=sys.stderr)
     print(next(p for p in paths if p.name == "report.md"))
     return 0
+
+
+def _failed(args: argparse.Namespace, items, rows: list[dict]) -> int:
+    """1 with a line naming them when some items failed (the report covers the rest), else 0."""
+    done = {row["id"] for row in rows}
+    failed = [item.id for item in items if item.id not in done]
+    if not failed:
+        return 0
+    print(f"{len(failed)} of {len(items)} items failed (ids {', '.join(map(str, failed))}): the report leaves them "
+          f"out; see {args.out / 'errors.jsonl'}, and rerun with the same --out to retry them", file=sys.stderr)
+    return 1
 
 
 def _check_out(out: Path) -> None:

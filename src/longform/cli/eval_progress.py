@@ -54,6 +54,12 @@ class ItemBar(EvalCallbacks):
             self.finished_words += row["response_words"]
             self._refresh(advance=1)
 
+    def on_item_failed(self, item, error):
+        with self._lock:  # the item is over for this run: the bar moves on, the line says why
+            self.in_flight.pop(item.id, None)
+            self.progress.console.print(failure_line(item, error))
+            self._refresh(advance=1)
+
     def on_end(self):
         self.progress.stop()
 
@@ -82,6 +88,15 @@ class ItemLines(EvalCallbacks):
             self.done += 1
             self._say(f"item {item.id} ({self.done}/{self.total}): {row['response_words']:,} words "
                       f"for {item.length:,} asked, {row['seconds']:.1f} s")
+
+
+    def on_item_failed(self, item, error):
+        with self._lock:
+            self._say(failure_line(item, error))
+
+
+def failure_line(item, error) -> str:
+    return f"item {item.id} failed ({error}); logged in errors.jsonl, retried by the next run"
 
 
 class JudgeLines:

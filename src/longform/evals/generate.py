@@ -6,17 +6,26 @@ plans and writes section by section, each item in out_dir/runs/<id>/.
 
 Resumable at two levels: items already in predictions.jsonl are skipped, and an
 agentwrite item killed mid-document continues from its last finished section.
+
+An item that fails (a backend that gave up, a document the engine cannot go on
+with) is logged in out_dir/errors.jsonl and the run goes on with the others: a
+night's run should not end at its 9th item. It is not a prediction, so the next
+run with the same --out tries it again. Three failures in a row are not about the
+items (a server down, a bad option): the run stops with the last error.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from ..backends import LM, GenerationConfig
-from ..errors import UsageError
+from ..errors import LongformError, UsageError
 from ..io import read_json
 from ..pipeline.events import Callbacks
 from ..text import count_words
@@ -28,6 +37,7 @@ SYSTEMS = ("single", "agentwrite")
 # while being far above the ≈2,000 words plain models stop at.
 DEFAULT_SINGLE_MAX_TOKENS = 8192
 WINDOW_MARGIN = 16  # tokens kept free beside the prompt (template framing the count may miss)
+FAILURES_IN_A_ROW = 3
 
 
 class EvalCallbacks:
@@ -43,6 +53,9 @@ class EvalCallbacks:
         """Words of `item` written so far (agentwrite: after each section)."""
 
     def on_item_done(self, item: EvalItem, row: dict) -> None: ...
+
+    def on_item_failed(self, item: EvalItem, error: Exception) -> None:
+        """`item` failed and was logged in errors.jsonl; the run goes on."""
 
     def on_end(self) -> None: ...
 
@@ -81,11 +94,19 @@ def generate(items: list[EvalItem], system: str, lm: LM, out_dir: str | Path, *,
         cb.on_start(len(items), len(items) - len(pending))
     writer = _ItemWriter(lm, system, out, seed, single_max_tokens, word_rule, generation or GenerationConfig(),
                          settings)
+    failures = _Failures(out / "errors.jsonl")
 
-    def one(item: EvalItem) -> dict:
+    def one(item: EvalItem) -> dict | None:
         for cb in events:
             cb.on_item_start(item)
-        row = writer.run(item, events)
+        try:
+            row = writer.run(item, events)
+        except LongformError as exc:
+            failures.add(item, exc)  # re-raises the third in a row
+            for cb in events:
+                cb.on_item_failed(item, exc)
+            return None
+        failures.passed()
         append_prediction(path, row)  # the checkpoint: durable before the item counts as done
         for cb in events:
             cb.on_item_done(item, row)
@@ -95,12 +116,13 @@ def generate(items: list[EvalItem], system: str, lm: LM, out_dir: str | Path, *,
     workers = min(concurrency, max(1, getattr(lm.provider, "max_concurrency", 1)), max(1, len(pending)))
     if workers == 1:
         for item in pending:
-            done[item.id] = one(item)
+            if (row := one(item)) is not None:
+                done[item.id] = row
     else:
         _run_pool(one, pending, workers, done)
     for cb in events:
         cb.on_end()
-    return [done[item.id] for item in items]
+    return [done[item.id] for item in items if item.id in done]  # failed items are missing
 
 
 def _run_pool(one, pending: list[EvalItem], workers: int, done: dict[int, dict]) -> None:
@@ -108,7 +130,8 @@ def _run_pool(one, pending: list[EvalItem], workers: int, done: dict[int, dict])
         futures = {pool.submit(one, item): item for item in pending}
         try:
             for future in as_completed(futures):
-                done[futures[future].id] = future.result()
+                if (row := future.result()) is not None:
+                    done[futures[future].id] = row
         except BaseException:
             # Stop queued items; those in flight finish and are saved before the error surfaces.
             for future in futures:
@@ -141,6 +164,27 @@ def finished_rows(path: Path, items: list[EvalItem], system: str) -> dict[int, d
                              "use another --out")
         rows.setdefault(item_id, row)
     return rows
+
+
+class _Failures:
+    """Failed items, logged one JSON line each as they happen."""
+
+    def __init__(self, path: Path):
+        self.path, self.in_a_row = path, 0
+        self._lock = threading.Lock()  # items may fail in worker threads
+
+    def add(self, item: EvalItem, error: LongformError) -> None:
+        line = {"id": item.id, "length": item.length, "error": f"{error.__class__.__name__}: {error}",
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            self.in_a_row += 1
+            if self.in_a_row >= FAILURES_IN_A_ROW:
+                raise error
+
+    def passed(self) -> None:
+        with self._lock:
+            self.in_a_row = 0
 
 
 class _ItemWriter:
