@@ -134,9 +134,10 @@ def test_events_after_a_retried_section_call(tmp_path):
 
     recorder = FailOnce()
     result = AgentWrite(lm, WriteSettings(target_words=800), [recorder]).run("An essay on tea", tmp_path / "r")
-    assert len(recorder.resets) == 1
-    index, reason = recorder.resets[0]
-    assert index == 1 and reason.startswith("retrying after")
+    # the retry is the first section's one reset (later sections may be trimmed to length)
+    first = [reason for index, reason in recorder.resets if index == 1]
+    assert len(first) == 1 and first[0].startswith("retrying after")
+    assert recorder.resets[0][0] == 1
     for record in result.sections:
         assert recorder.streams[record.index] == record.text
     trace = read(tmp_path / "r" / "trace.json")

@@ -138,6 +138,15 @@ def test_long_sections_are_cut_near_the_budget(tmp_path):
     assert abs(result.words - 1200) <= 0.05 * 1200
 
 
+def test_the_last_section_writes_on_until_the_document_has_all_its_words(tmp_path):
+    # each section stops at ~95% of its budget: enough for the first two (93% is
+    # the bar), but the last section's shortfall is the document's, so it goes on
+    result, _ = run_with(tmp_path, [380, 380, 420, 60, 60])
+    *_, last = result.sections
+    assert last.calls >= 2
+    assert 1200 <= result.words <= 1200 * 1.04
+
+
 def test_misses_are_absorbed_by_later_sections(tmp_path):
     from longform.pipeline.length import LengthPolicy
 

@@ -26,6 +26,7 @@ LOOP_LOOKBACK = 6000  # characters of earlier text a new passage is compared wit
 SUMMARY_TOKENS = 240
 SUMMARY_RESERVE = SUMMARY_TOKENS + 96  # kept free in every prompt: the summary branch must fit too
 MIN_CHUNK = 128  # a call with less room than this rolls the context first
+FINAL_STEP = 40  # words the last section asks for at least, so a call a few words short can end its sentence
 
 
 @dataclass
@@ -59,17 +60,27 @@ class ContinuousWriter:
         self.lm, self.context, self.generation, self.rate = lm, context, generation, rate
         self.window, self.policy, self.rule = window, policy or LengthPolicy(), word_rule
 
-    def write(self, index: int, budget: int, heading: str, before: str, seed: int, hooks: Hooks) -> SectionDraft:
-        """Section `index` with a `budget` of words, after the document text `before`."""
+    def write(self, index: int, budget: int, heading: str, before: str, seed: int, hooks: Hooks,
+              final: bool = False) -> SectionDraft:
+        """Section `index` with a `budget` of words, after the document text `before`.
+
+        The `final` section is held to its whole budget, not `policy.low` of it:
+        its budget is what the document still lacks, and a user who asks for
+        20,000 words expects at least 20,000, so it is written on until its
+        complete sentences reach the budget."""
         draft = SectionDraft(heading)
         prefix = before + ("\n\n" if before else "")
         if heading:
             hooks.on_delta(heading)
         stalls = 0
+        enough = 0 if final else budget * (1 - self.policy.low)
         while len(draft.completions) < self.policy.max_calls:
-            missing = budget - count_words(draft.text, self.rule)
-            if missing < budget * (1 - self.policy.low):
+            # complete sentences only: _finish drops an unfinished last one
+            missing = budget - count_words(trim_to_sentence(draft.text) if final else draft.text, self.rule)
+            if missing <= 0 or missing < enough:
                 break
+            if final:  # room to end a sentence; _finish cuts at the first sentence end past the budget
+                missing = max(missing, FINAL_STEP)
             added = self._chunk(index, prefix, heading, draft, missing, seed, hooks)
             stalls = stalls + 1 if added < 3 else 0
             if stalls >= 2:  # the model keeps ending or looping right away: take what we have

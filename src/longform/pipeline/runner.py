@@ -213,7 +213,8 @@ class AgentWrite:
         )
         heading = section_heading(section.point) if len(plan.sections) > 1 else ""
         seed = meta.seed * 100_003 + section.index * 1_000
-        draft = self._writer.write(section.index, budget, heading, raw_text(done), seed, hooks)
+        final = self.settings.control_length and section.index == len(plan.sections)
+        draft = self._writer.write(section.index, budget, heading, raw_text(done), seed, hooks, final)
         record = self._record_section(meta, section, budget, draft.text, draft.completions, draft.notes)
         record.generated_words = draft.generated_words
         # learnt per finished section only, so a resumed run sizes its calls as an uninterrupted one
