@@ -25,7 +25,15 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: all cores)")
     p.add_argument("--model-path", help="another GGUF file (default: the embedded SmolLM2-135M)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plain", action="store_true",
+                   help="measure the plain AgentWrite layout instead (official prompts, no length control): "
+                        "the baseline the goals are set against")
     return p
+
+
+def layout_settings(args) -> dict:
+    """WriteSettings fields for the layout `args` asks for: longform's own, or `--plain`."""
+    return {"layout": "official", "control_length": False} if args.plain else {}
 
 
 def embedded(args) -> LM:

@@ -4,12 +4,12 @@ A layout whose context keeps growing slows down as the document gets longer
 (decode cost grows with the context); the rolled, cached continuous layout
 should not. Goal: ≤ 1.3.
 
-    python benchmarks/p3_length_scaling.py [--short 2000] [--long 16000] [--threads N]
+    python benchmarks/p3_length_scaling.py [--short 2000] [--long 16000] [--threads N] [--plain]
 """
 
 from __future__ import annotations
 
-from _common import embedded, parser, report, write_document
+from _common import embedded, layout_settings, parser, report, write_document
 
 
 def main() -> None:
@@ -20,7 +20,7 @@ def main() -> None:
     lm = embedded(args)
     per_token, rows, result = {}, [], {}
     for words in (args.short, args.long):
-        run, totals, wall = write_document(lm, words, seed=args.seed)
+        run, totals, wall = write_document(lm, words, seed=args.seed, **layout_settings(args))
         out = totals["completion_tokens"]
         per_token[words] = wall / out
         rows += [(f"{words:,} words asked: written / tokens", f"{run.words:,} / {out:,}"),
@@ -29,7 +29,7 @@ def main() -> None:
     ratio = per_token[args.long] / per_token[args.short]
     rows.append(("P3 ratio (goal <= 1.3)", f"{ratio:.3f}"))
     report("P3 cost per token, long vs short document", rows,
-           {"ratio": round(ratio, 4), "goal": 1.3, "met": ratio <= 1.3, **result})
+           {"ratio": round(ratio, 4), "goal": 1.3, "met": ratio <= 1.3, "plain": args.plain, **result})
 
 
 if __name__ == "__main__":

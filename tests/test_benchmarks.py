@@ -23,6 +23,7 @@ TOY_RUNS = {
     "p1_overhead.py": ["--words", "120", "--threads", "1"],
     "p2_prefill.py": ["--words", "150", "--threads", "1"],
     "p3_length_scaling.py": ["--short", "80", "--long", "160", "--threads", "1"],
+    "p3_length_scaling.py --plain": ["--short", "80", "--long", "160", "--threads", "1", "--plain"],
     "p4_backend_speed.py": ["--tokens", "24", "--repeats", "1", "--threads", "1"],
     "p6_packing.py": ["--samples", "8", "--batch", "2", "--max-length", "256"],
     "p7_serve_concurrency.py": ["--clients", "4", "--workers", "2", "--sequential", "2", "--delay", "0.01"],
@@ -32,9 +33,11 @@ TOY_RUNS = {
 @pytest.mark.parametrize("script", sorted(TOY_RUNS))
 def test_benchmark_runs_at_toy_size(script):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *TOY_RUNS[script]],
+    path = ROOT / "benchmarks" / script.split()[0]
+    done = subprocess.run([sys.executable, str(path), *TOY_RUNS[script]],
                           capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["benchmark"]
     assert isinstance(result["ratio"], (int, float)) and math.isfinite(result["ratio"]), result
+    assert result.get("plain", False) == ("--plain" in TOY_RUNS[script])
