@@ -96,9 +96,7 @@ class RollingContext:
         roll = self.rolls[-1]
         middle = roll.kept_from + max(1, (len(document) - roll.kept_from) // 2)
         pieces = split_sentences(document[middle:])
-        start = middle + (len(pieces[0]) if len(pieces) > 1 else 0)
-        while start < len(document) and document[start].isspace():
-            start += 1
+        start = _text_start(document, middle + (len(pieces[0]) if len(pieces) > 1 else 0))
         roll.kept_from, roll.words_before = start, count_words(document[:start], rule)
         return roll
 
@@ -119,7 +117,11 @@ def keep_point(document: str, words: int, rule: str = "official") -> int:
             break
         offset -= len(sentence)
         total += count_words(sentence, rule)
-    # start on text, not on the whitespace between paragraphs
+    return _text_start(document, offset)
+
+
+def _text_start(document: str, offset: int) -> int:
+    """`offset` moved past whitespace: kept text starts on text, not between paragraphs."""
     while offset < len(document) and document[offset].isspace():
         offset += 1
     return offset
