@@ -83,8 +83,6 @@ def cmd_longbench(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     items = _items(args)
     judge = judge_setup(args, judge_lm)  # before generation: a bad judge option must not cost hours
     rows, lm = _generate(args, items, lm)
-    if not rows:
-        raise UsageError(f"every item failed; see {args.out / 'errors.jsonl'}")
     title = args.title or f"LongBench-Write: {lm.name}, {args.system}"
     code = _score_and_report(args, rows, judge, title)
     return _failed(args, items, rows) or code
@@ -109,8 +107,6 @@ def cmd_ruler(args: argparse.Namespace, lm=None) -> int:
 
     items = _items(args, by_length)
     rows, lm = _generate(args, items, lm)
-    if not rows:
-        raise UsageError(f"every item failed; see {args.out / 'errors.jsonl'}")
     scored = [score_row(row, args.word_rule) for row in rows]
     summary = ruler_summary(scored)
     paths = write_ruler_report(args.out, scored, summary)
@@ -154,6 +150,8 @@ def _generate(args: argparse.Namespace, items, lm=None):
     rows = generate(items, args.system, lm, args.out, concurrency=args.concurrency or 1, seed=args.seed,
                     single_max_tokens=args.single_max_tokens, word_rule=args.word_rule,
                     callbacks=item_progress(args.quiet), generation=settings.generation, settings=settings)
+    if not rows:  # nothing to report on; the errors say why
+        raise UsageError(f"every item failed; see {args.out / 'errors.jsonl'}")
     return rows, lm
 
 

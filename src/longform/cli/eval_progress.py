@@ -89,7 +89,6 @@ class ItemLines(EvalCallbacks):
             self._say(f"item {item.id} ({self.done}/{self.total}): {row['response_words']:,} words "
                       f"for {item.length:,} asked, {row['seconds']:.1f} s")
 
-
     def on_item_failed(self, item, error):
         with self._lock:
             self._say(failure_line(item, error))
