@@ -17,7 +17,12 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..text import WORD_RULES
-from .common import add_backend_options, add_layout_options, backend_from_args, write_settings_from_args
+from .common import (
+    add_backend_options,
+    add_layout_options,
+    backend_from_args,
+    write_settings_from_args,
+)
 from .judge_options import add_judge_options, judge_setup
 
 
@@ -100,10 +105,9 @@ def cmd_score(args: argparse.Namespace, judge_lm=None) -> int:
 
 
 def cmd_ruler(args: argparse.Namespace, lm=None) -> int:
+    from ..evals.data import by_length
     from ..evals.report import ruler_summary, write_ruler_report
     from ..evals.scores import score_row
-
-    from ..evals.data import by_length
 
     items = _items(args, by_length)
     rows, lm = _generate(args, items, lm)
@@ -142,6 +146,7 @@ def _items(args: argparse.Namespace, group=None):
 
 def _generate(args: argparse.Namespace, items, lm=None):
     """Rows for `items` (read back or generated) and the LM that wrote them."""
+    from ..evals.claims import held_elsewhere
     from ..evals.generate import generate
     from .eval_progress import item_progress
 
@@ -151,6 +156,9 @@ def _generate(args: argparse.Namespace, items, lm=None):
                     single_max_tokens=args.single_max_tokens, word_rule=args.word_rule,
                     callbacks=item_progress(args.quiet), generation=settings.generation, settings=settings)
     if not rows:  # nothing to report on; the errors say why
+        if items and all(held_elsewhere(args.out, item.id) for item in items):
+            raise UsageError(f"every item is being written by another process sharing --out {args.out}; "
+                             "nothing to report yet")
         raise UsageError(f"every item failed; see {args.out / 'errors.jsonl'}")
     return rows, lm
 
@@ -176,9 +184,22 @@ def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: 
 
 
 def _failed(args: argparse.Namespace, items, rows: list[dict]) -> int:
-    """1 with a line naming them when some items failed (the report covers the rest), else 0."""
+    """1 with a line naming them when some items failed (the report covers the rest), else 0.
+    Items another process sharing --out is still writing are named, but are not failures."""
+    from ..evals.claims import held_elsewhere
+    from ..evals.generate import finished_rows
+
     done = {row["id"] for row in rows}
-    failed = [item.id for item in items if item.id not in done]
+    missing = [item.id for item in items if item.id not in done]
+    elsewhere = [i for i in missing if held_elsewhere(args.out, i)]
+    # read after the claims: an item another process finished meanwhile is in the file by now
+    late = finished_rows(args.out / "predictions.jsonl", items, args.system) if missing else {}
+    elsewhere = [i for i in missing if i in elsewhere or i in late]
+    failed = [i for i in missing if i not in elsewhere]
+    if elsewhere:
+        print(f"{len(elsewhere)} of {len(items)} items are written by another process sharing --out "
+              f"(ids {', '.join(map(str, elsewhere))}): this report leaves them out; the process that ends last "
+              "reports on every item", file=sys.stderr)
     if not failed:
         return 0
     print(f"{len(failed)} of {len(items)} items failed (ids {', '.join(map(str, failed))}): the report leaves them "

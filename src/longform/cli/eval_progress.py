@@ -60,6 +60,11 @@ class ItemBar(EvalCallbacks):
             self.progress.console.print(failure_line(item, error))
             self._refresh(advance=1)
 
+    def on_item_elsewhere(self, item):
+        with self._lock:
+            self.progress.console.print(elsewhere_line(item))
+            self._refresh(advance=1)
+
     def on_end(self):
         self.progress.stop()
 
@@ -93,9 +98,17 @@ class ItemLines(EvalCallbacks):
         with self._lock:
             self._say(failure_line(item, error))
 
+    def on_item_elsewhere(self, item):
+        with self._lock:
+            self._say(elsewhere_line(item))
+
 
 def failure_line(item, error) -> str:
     return f"item {item.id} failed ({error}); logged in errors.jsonl, retried by the next run"
+
+
+def elsewhere_line(item) -> str:
+    return f"item {item.id}: another process sharing --out is writing it; left to that process"
 
 
 class JudgeLines:

@@ -12,6 +12,10 @@ with) is logged in out_dir/errors.jsonl and the run goes on with the others: a
 night's run should not end at its 9th item. It is not a prediction, so the next
 run with the same --out tries it again. Three failures in a row are not about the
 items (a server down, a bad option): the run stops with the last error.
+
+Any number of processes may share one out_dir (claims.py): each item is written
+by whichever process claims it first, and each process returns every row
+finished in the folder when it ends, so the last one to end sees the whole run.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ..errors import LongformError, UsageError
 from ..io import read_json
 from ..pipeline.events import Callbacks
 from ..text import count_words
+from .claims import claim
 from .data import EvalItem
 from .predictions import append_prediction, read_predictions, repair
 
@@ -56,6 +61,9 @@ class EvalCallbacks:
 
     def on_item_failed(self, item: EvalItem, error: Exception) -> None:
         """`item` failed and was logged in errors.jsonl; the run goes on."""
+
+    def on_item_elsewhere(self, item: EvalItem) -> None:
+        """Another process sharing this out_dir is writing `item`; this run leaves it."""
 
     def on_end(self) -> None: ...
 
@@ -97,6 +105,19 @@ def generate(items: list[EvalItem], system: str, lm: LM, out_dir: str | Path, *,
     failures = _Failures(out / "errors.jsonl")
 
     def one(item: EvalItem) -> dict | None:
+        with claim(out, item.id) as mine:
+            if not mine:
+                for cb in events:
+                    cb.on_item_elsewhere(item)
+                return None
+            # Finished by another process since this run read the file: not written twice.
+            if (row := finished_rows(path, [item], system).get(item.id)) is not None:
+                for cb in events:
+                    cb.on_item_done(item, row)
+                return row
+            return write(item)
+
+    def write(item: EvalItem) -> dict | None:
         for cb in events:
             cb.on_item_start(item)
         try:
@@ -122,7 +143,8 @@ def generate(items: list[EvalItem], system: str, lm: LM, out_dir: str | Path, *,
         _run_pool(one, pending, workers, done)
     for cb in events:
         cb.on_end()
-    return [done[item.id] for item in items if item.id in done]  # failed items are missing
+    done.update(finished_rows(path, items, system))  # and rows other processes finished meanwhile
+    return [done[item.id] for item in items if item.id in done]  # failed or still in flight elsewhere: missing
 
 
 def _run_pool(one, pending: list[EvalItem], workers: int, done: dict[int, dict]) -> None:

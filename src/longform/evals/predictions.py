@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import UsageError
+from .claims import file_lock
 
 FIELDS = ("id", "prompt", "type", "length", "language", "system", "response", "response_words",
           "seconds", "completion_tokens")
@@ -33,7 +34,7 @@ def warn_torn(where: str, text: str) -> None:
 def append_prediction(path: str | Path, row: dict) -> None:
     """Append one row as a JSON line, durable before this returns."""
     line = json.dumps(row, ensure_ascii=False) + "\n"
-    with _append_lock, open(path, "a", encoding="utf-8") as fh:
+    with _append_lock, file_lock(path), open(path, "a", encoding="utf-8") as fh:
         fh.write(line)  # one write: a kill tears at most this line
         fh.flush()
         os.fsync(fh.fileno())
@@ -111,11 +112,17 @@ def _positive_int(value) -> bool:
 def repair(path: str | Path, on_torn: TornHandler | None = warn_torn) -> None:
     """Make `path` safe to append to: drop a torn last line and end with a newline.
 
-    Rewritten atomically, so a kill during the repair leaves the old file.
+    Rewritten atomically, so a kill during the repair leaves the old file; under
+    the file's lock, so a row another process is appending is not cut as "torn".
     """
     path = Path(path)
     if not path.exists():
         return
+    with file_lock(path):
+        _repair(path, on_torn)
+
+
+def _repair(path: Path, on_torn: TornHandler | None) -> None:
     _, torn, data = _scan(path)
     if torn is not None:
         if on_torn is not None:
