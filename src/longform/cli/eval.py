@@ -88,9 +88,12 @@ def cmd_longbench(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     items = _items(args)
     judge = judge_setup(args, judge_lm)  # before generation: a bad judge option must not cost hours
     rows, lm = _generate(args, items, lm)
+    elsewhere, failed = _missing(args, items, rows)
+    if elsewhere:
+        return _leave_report(args, items, elsewhere, failed)
     title = args.title or f"LongBench-Write: {lm.name}, {args.system}"
     code = _score_and_report(args, rows, judge, title)
-    return _failed(args, items, rows) or code
+    return _name_failed(args, items, failed) or code
 
 
 def cmd_score(args: argparse.Namespace, judge_lm=None) -> int:
@@ -111,13 +114,16 @@ def cmd_ruler(args: argparse.Namespace, lm=None) -> int:
 
     items = _items(args, by_length)
     rows, lm = _generate(args, items, lm)
+    elsewhere, failed = _missing(args, items, rows)
+    if elsewhere:
+        return _leave_report(args, items, elsewhere, failed)
     scored = [score_row(row, args.word_rule) for row in rows]
     summary = ruler_summary(scored)
     paths = write_ruler_report(args.out, scored, summary)
     print(f"LongWrite-Ruler ({lm.name}, {args.system}): longest output {summary['max_words']:,} words "
           f"over {len(rows)} items", file=sys.stderr)
     print(next(p for p in paths if p.name == "ruler.md"))
-    return _failed(args, items, rows)
+    return _name_failed(args, items, failed)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -155,11 +161,8 @@ def _generate(args: argparse.Namespace, items, lm=None):
     rows = generate(items, args.system, lm, args.out, concurrency=args.concurrency or 1, seed=args.seed,
                     single_max_tokens=args.single_max_tokens, word_rule=args.word_rule,
                     callbacks=item_progress(args.quiet), generation=settings.generation, settings=settings)
-    if not rows:  # nothing to report on; the errors say why
-        if items and all(held_elsewhere(args.out, item.id) for item in items):
-            raise UsageError(f"every item is being written by another process sharing --out {args.out}; "
-                             "nothing to report yet")
-        raise UsageError(f"every item failed; see {args.out / 'errors.jsonl'}")
+    if not rows and not any(held_elsewhere(args.out, item.id) for item in items):
+        raise UsageError(f"every item failed; see {args.out / 'errors.jsonl'}")  # nothing to report on
     return rows, lm
 
 
@@ -183,23 +186,33 @@ def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: 
     return 0
 
 
-def _failed(args: argparse.Namespace, items, rows: list[dict]) -> int:
-    """1 with a line naming them when some items failed (the report covers the rest), else 0.
-    Items another process sharing --out is still writing are named, but are not failures."""
+def _missing(args: argparse.Namespace, items, rows: list[dict]) -> tuple[list[int], list[int]]:
+    """Ids of `items` missing from `rows`: (those another process sharing --out finished or is still
+    writing after this one's last look at the folder, those that failed)."""
     from ..evals.claims import held_elsewhere
     from ..evals.generate import finished_rows
 
     done = {row["id"] for row in rows}
     missing = [item.id for item in items if item.id not in done]
-    elsewhere = [i for i in missing if held_elsewhere(args.out, i)]
+    held = {i for i in missing if held_elsewhere(args.out, i)}
     # read after the claims: an item another process finished meanwhile is in the file by now
     late = finished_rows(args.out / "predictions.jsonl", items, args.system) if missing else {}
-    elsewhere = [i for i in missing if i in elsewhere or i in late]
-    failed = [i for i in missing if i not in elsewhere]
-    if elsewhere:
-        print(f"{len(elsewhere)} of {len(items)} items are written by another process sharing --out "
-              f"(ids {', '.join(map(str, elsewhere))}): this report leaves them out; the process that ends last "
-              "reports on every item", file=sys.stderr)
+    elsewhere = [i for i in missing if i in held or i in late]
+    return elsewhere, [i for i in missing if i not in elsewhere]
+
+
+def _leave_report(args: argparse.Namespace, items, elsewhere: list[int], failed: list[int]) -> int:
+    """This process ended while another was still writing some of its items. That one ends
+    later and sees every row, so the report is its to write: writing a partial one here
+    could overwrite the complete one if the two finished in the other order."""
+    print(f"{len(elsewhere)} of {len(items)} items are written by another process sharing --out "
+          f"(ids {', '.join(map(str, elsewhere))}); the process that ends last writes the report on every item",
+          file=sys.stderr)
+    return _name_failed(args, items, failed)
+
+
+def _name_failed(args: argparse.Namespace, items, failed: list[int]) -> int:
+    """1 with a line naming them when some items failed (the report covers the rest), else 0."""
     if not failed:
         return 0
     print(f"{len(failed)} of {len(items)} items failed (ids {', '.join(map(str, failed))}): the report leaves them "
