@@ -87,8 +87,7 @@ def cmd_longbench(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     """`lm` / `judge_lm` replace the ones the options describe (tests, notebooks)."""
     items = _items(args)
     judge = judge_setup(args, judge_lm)  # before generation: a bad judge option must not cost hours
-    rows, lm = _generate(args, items, lm)
-    elsewhere, failed = _missing(args, items, rows)
+    rows, lm, elsewhere, failed = _generate(args, items, lm)
     if elsewhere:
         return _leave_report(args, items, elsewhere, failed)
     title = args.title or f"LongBench-Write: {lm.name}, {args.system}"
@@ -113,8 +112,7 @@ def cmd_ruler(args: argparse.Namespace, lm=None) -> int:
     from ..evals.scores import score_row
 
     items = _items(args, by_length)
-    rows, lm = _generate(args, items, lm)
-    elsewhere, failed = _missing(args, items, rows)
+    rows, lm, elsewhere, failed = _generate(args, items, lm)
     if elsewhere:
         return _leave_report(args, items, elsewhere, failed)
     scored = [score_row(row, args.word_rule) for row in rows]
@@ -151,8 +149,8 @@ def _items(args: argparse.Namespace, group=None):
 
 
 def _generate(args: argparse.Namespace, items, lm=None):
-    """Rows for `items` (read back or generated) and the LM that wrote them."""
-    from ..evals.claims import held_elsewhere
+    """Rows for `items` (read back or generated), the LM that wrote them, and the ids of the
+    items missing from the rows: those another process sharing --out has, those that failed."""
     from ..evals.generate import generate
     from .eval_progress import item_progress
 
@@ -161,9 +159,10 @@ def _generate(args: argparse.Namespace, items, lm=None):
     rows = generate(items, args.system, lm, args.out, concurrency=args.concurrency or 1, seed=args.seed,
                     single_max_tokens=args.single_max_tokens, word_rule=args.word_rule,
                     callbacks=item_progress(args.quiet), generation=settings.generation, settings=settings)
-    if not rows and not any(held_elsewhere(args.out, item.id) for item in items):
+    elsewhere, failed = _missing(args, items, rows)
+    if not rows and not elsewhere:
         raise UsageError(f"every item failed; see {args.out / 'errors.jsonl'}")  # nothing to report on
-    return rows, lm
+    return rows, lm, elsewhere, failed
 
 
 def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: str) -> int:
