@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from . import data as data_commands
     from . import eval as eval_commands
-    from . import serve, train, write
+    from . import doctor, serve, train, write
 
     parser = _Parser(prog="longform", description="Make language models write ultra-long text.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands.register(commands)
     train.register(commands)
     serve.register(commands)
+    doctor.register(commands)
     return parser
 
 
