@@ -49,7 +49,8 @@ def test_a_child_killed_by_sigill_is_reported_in_one_line(monkeypatch):
     monkeypatch.setattr(llama_check, "_CHILD", "import os, signal; os.kill(os.getpid(), signal.SIGILL)")
     result = llama_check.smoke(2000)
     assert not result.ok
-    assert "SIGILL (Illegal instruction)" in result.message and "tools/install_llama.py" in result.message
+    assert "SIGILL on a 2,000-token prompt (Illegal instruction)" in result.message
+    assert "tools/install_llama.py" in result.message
     assert "\n" not in result.message
 
 
