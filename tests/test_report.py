@@ -41,12 +41,12 @@ ROWS = [
 ]
 
 EMPTY = {"count": 0, "S_l": None, "S_q": None, "S": None, "judged": 0, "unscored": 0, "mean_words": None,
-         "repeated_4gram_share": None}
+         "repeated_4gram_share": None, "quality": None}
 
 
 def stats(count, s_l, s_q, s, judged, unscored, words, share):
     return {"count": count, "S_l": s_l, "S_q": s_q, "S": s, "judged": judged, "unscored": unscored,
-            "mean_words": words, "repeated_4gram_share": share}
+            "mean_words": words, "repeated_4gram_share": share, "quality": None}
 
 
 # ------------------------------------------------------------------ build_report

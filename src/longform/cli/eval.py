@@ -4,6 +4,7 @@
     longform eval score --predictions evals/run1/predictions.jsonl --out evals/run1-judged --judge-backend openai:...
     longform eval ruler --data D/longwrite_ruler.jsonl --out evals/ruler1
     longform eval compare evals/run1 evals/run2
+    longform eval decay evals/run1/predictions.jsonl --out evals/run1/decay
 
 Generation checkpoints every finished item, so rerunning a killed command with
 the same --out continues where it stopped.
@@ -23,6 +24,7 @@ from .common import (
     backend_from_args,
     write_settings_from_args,
 )
+from .eval_quality import add_quality_option, score_rows
 from .judge_options import add_judge_options, judge_setup
 
 
@@ -45,6 +47,7 @@ def register(commands) -> None:
     sc.add_argument("--title", default="", help="name of this run in reports and comparisons")
     sc.add_argument("--quiet", action="store_true", help="no progress lines")
     add_judge_options(sc)
+    add_quality_option(sc)
     sc.set_defaults(handler=cmd_score)
 
     ru = sub.add_parser("ruler", help="LongWrite-Ruler: how long does the system really write?",
@@ -52,6 +55,9 @@ def register(commands) -> None:
     _generation_options(ru, "longwrite_ruler.jsonl")
     ru.set_defaults(handler=cmd_ruler)
 
+    from . import eval_quality
+
+    eval_quality.register(sub)
     co = sub.add_parser("compare", help="side-by-side table of finished runs")
     co.add_argument("dirs", nargs="+", type=Path, help="directories holding report.json")
     co.set_defaults(handler=cmd_compare)
@@ -76,6 +82,7 @@ def _generation_options(p: argparse.ArgumentParser, data_name: str) -> None:
     p.add_argument("--word-rule", choices=WORD_RULES, default="official")
     p.add_argument("--title", default="", help="name of this run in reports and comparisons")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quality_option(p)
     add_layout_options(p)
     add_backend_options(p)
 
@@ -91,7 +98,7 @@ def cmd_longbench(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     if elsewhere:
         return _leave_report(args, items, elsewhere, failed)
     title = args.title or f"LongBench-Write: {lm.name}, {args.system}"
-    code = _score_and_report(args, rows, judge, title)
+    code = _score_and_report(args, rows, judge, title, args.out / "runs")
     return _name_failed(args, items, failed) or code
 
 
@@ -103,19 +110,19 @@ def cmd_score(args: argparse.Namespace, judge_lm=None) -> int:
     rows = read_predictions(args.predictions)
     if not rows:
         raise UsageError(f"{args.predictions}: no predictions")
-    return _score_and_report(args, rows, judge, args.title or f"LongBench-Write: {args.predictions}")
+    return _score_and_report(args, rows, judge, args.title or f"LongBench-Write: {args.predictions}",
+                             args.predictions.parent / "runs")
 
 
 def cmd_ruler(args: argparse.Namespace, lm=None) -> int:
     from ..evals.data import by_length
     from ..evals.report import ruler_summary, write_ruler_report
-    from ..evals.scores import score_row
 
     items = _items(args, by_length)
     rows, lm, elsewhere, failed = _generate(args, items, lm)
     if elsewhere:
         return _leave_report(args, items, elsewhere, failed)
-    scored = [score_row(row, args.word_rule) for row in rows]
+    scored = score_rows(args, rows, args.out / "runs")
     summary = ruler_summary(scored)
     paths = write_ruler_report(args.out, scored, summary)
     print(f"LongWrite-Ruler ({lm.name}, {args.system}): longest output {summary['max_words']:,} words "
@@ -165,13 +172,13 @@ def _generate(args: argparse.Namespace, items, lm=None):
     return rows, lm, elsewhere, failed
 
 
-def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: str) -> int:
+def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: str, runs: Path) -> int:
+    """Score, judge and report `rows`; `runs` holds the run directories the rows were written in."""
     from ..evals.judge import VerdictCache, judge_rows
     from ..evals.report import build_report, write_report
-    from ..evals.scores import score_row
     from .eval_progress import JudgeLines
 
-    scored = [score_row(row, args.word_rule) for row in rows]
+    scored = score_rows(args, rows, runs)
     if judge is not None:
         judge_lm, template = judge
         cache = VerdictCache(args.out / "judgments.jsonl", judge_lm.name, template)

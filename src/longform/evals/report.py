@@ -67,7 +67,25 @@ def group_stats(rows: list[dict]) -> dict:
         "unscored": sum(1 for r in rows if isinstance(r.get("judge"), dict) and _judge_sq(r) is None),
         "mean_words": _round(_mean(v for v in (_number(r.get("response_words")) for r in rows) if v is not None)),
         "repeated_4gram_share": _round(_mean(v for v in shares if v is not None), 4),
+        "quality": quality_stats(rows),
     }
+
+
+# the panel's measures a report shows (means over the rows that have a panel)
+QUALITY_COLUMNS = ("quality_score", "on_topic", "decay", "off_topic_share", "restated_share", "meta_share",
+                   "unfinished")
+
+
+def quality_stats(rows: list[dict]) -> dict | None:
+    """Means of the quality panel's main measures over the rows that carry one (None if none do)."""
+    panels = [r["quality"] for r in rows if isinstance(r.get("quality"), dict)]
+    if not panels:
+        return None
+    out = {"measured": len(panels)}
+    for key in QUALITY_COLUMNS:
+        value = _mean(v for v in (_number(p.get(key)) for p in panels) if v is not None)
+        out[key] = _round(value, 2 if key == "quality_score" else 4)
+    return out
 
 
 def _group_by(rows: list[dict], key: str) -> dict[str, list[dict]]:
@@ -122,9 +140,24 @@ def report_markdown(report: dict, title: str = "") -> str:
         lines += [f"## {heading}", ""]
         lines += _table(["group", *_COLUMNS], [[name, *_stats_cells(s)] for name, s in groups.items()])
         lines.append("")
+    lines += _quality_tables(report)
     lines.append("S_l: length score; S_q: judge quality score; S = (S_l + S_q) / 2, only when a judge ran; "
                  "unscored: judge verdicts that could not be parsed (left out of S_q).")
     return "\n".join(lines) + "\n"
+
+
+def _quality_tables(report: dict) -> list[str]:
+    """The quality panel's means overall, by bucket and by language (a proxy, not a judge)."""
+    groups = {"all": report["overall"], **report["by_bucket"], **report["by_language"]}
+    body = [[name, s["quality"]["measured"], *(s["quality"][k] for k in QUALITY_COLUMNS)]
+            for name, s in groups.items() if s.get("quality")]
+    if not body:
+        return []
+    lines = ["## Quality panel (a proxy measure, not a judge; see longform.quality)", ""]
+    lines += _table(["group", "measured", *QUALITY_COLUMNS], body)
+    return lines + ["", "quality_score 0-100; on_topic: similarity of parts to the instruction; decay: last third "
+                    "÷ first third; off_topic / restated: shares of parts; meta: share of sentences; unfinished: "
+                    "share of documents that end inside a sentence.", ""]
 
 
 # ------------------------------------------------------------------ files

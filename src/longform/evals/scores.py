@@ -129,9 +129,11 @@ def section_repetition(text: str) -> list[dict]:
     return [repetition_metrics(section) for section in split_sections(text)]
 
 
-def score_row(row: dict, word_rule: str = "official") -> dict:
+def score_row(row: dict, word_rule: str = "official", quality: bool = True, run_dir=None) -> dict:
     """A new dict: `row` plus response_words, S_l, bucket, language, repetition,
-    sections_repetition and judge (kept when the row already has one, else None)."""
+    sections_repetition, judge (kept when the row already has one, else None) and, with `quality`,
+    the quality panel (None where its language cannot be measured here; see longform.quality).
+    `run_dir`, the run directory the response was written in, adds its sections and plan."""
     length = row.get("length")
     if isinstance(length, bool) or not isinstance(length, int) or length <= 0:
         raise ValueError(f"row 'length' must be a positive integer, got {length!r}")
@@ -146,4 +148,14 @@ def score_row(row: dict, word_rule: str = "official") -> dict:
         "repetition": repetition_metrics(response),
         "sections_repetition": section_repetition(response),
         "judge": row.get("judge"),
+        "quality": _quality(row, run_dir) if quality else row.get("quality"),
     }
+
+
+def _quality(row: dict, run_dir) -> dict | None:
+    from ..quality.documents import measure_row  # the panel loads an embedding model: only when asked
+
+    if not (row.get("response") or "").strip():
+        return None
+    language = row.get("language") or detect_language(row.get("prompt") or "")
+    return measure_row({**row, "language": language}, run_dir)

@@ -126,7 +126,8 @@ def measure(text: str, instruction: str, *, sections: list[str] | None = None, p
         "quality_score": score(grades), "grades": {k: _round(g) for k, g in grades.items()},
         "order_violations": in_order["violations"], "plan": plan,
         "by_decile": {"on_topic": _deciles(on, positions), "off_topic": _deciles(off, positions),
-                      "restated": _deciles(restated, positions)},
+                      "restated": _deciles(restated, positions),
+                      "meta": _deciles([lexical.meta_share([p.text], language)[0] for p in ps], positions)},
         "examples": {"meta": meta_found[:5], "debris": debris_found[:5]},
         "sections": _sections(ps, on, off, restated, plan, prose_by_section(paras), language),
     }
