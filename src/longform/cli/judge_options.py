@@ -10,7 +10,9 @@ from ..errors import UsageError
 
 def add_judge_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("judge (quality score S_q; without it only S_l is reported)")
-    g.add_argument("--judge-backend", metavar="SPEC", help="backend spec of the judge, e.g. openai:URL#MODEL")
+    g.add_argument("--judge-backend", metavar="SPEC",
+                   help="backend spec of the judge, e.g. openai:URL#MODEL, or `panel`: a proxy judge built on the "
+                        "quality panel and the length score, no model needed")
     g.add_argument("--judge-base-url", help="server of an openai judge")
     g.add_argument("--judge-model", help="model name of an openai judge")
     g.add_argument("--judge-api-key-env", help="environment variable with the judge's API key")
@@ -24,6 +26,7 @@ def add_judge_options(p: argparse.ArgumentParser) -> None:
 def judge_setup(args: argparse.Namespace, judge_lm=None):
     """(judge LM, template), or None when no judge was asked for."""
     from ..evals.judge import JudgeTemplate
+    from ..quality.judge import is_panel
 
     for name in ("judge_attempts", "judge_concurrency"):
         value = getattr(args, name)
@@ -33,12 +36,14 @@ def judge_setup(args: argparse.Namespace, judge_lm=None):
         if args.judge_template is not None:
             raise UsageError("--judge-template needs --judge-backend")
         return None
+    if is_panel(args.judge_backend) and args.judge_template is not None:
+        raise UsageError("--judge-template does not apply to the panel judge (it reads no prompt)")
     template = JudgeTemplate.load(args.judge_template)
     return (judge_lm or judge_from_args(args)), template
 
 
 def judge_from_args(args: argparse.Namespace):
-    from ..backends import load_backend
+    from ..quality.judge import load_judge
 
     spec = args.judge_backend
     server = {"base_url": args.judge_base_url, "model": args.judge_model, "api_key_env": args.judge_api_key_env}
@@ -46,8 +51,8 @@ def judge_from_args(args: argparse.Namespace):
         if any(server.values()):
             raise UsageError("--judge-base-url, --judge-model and --judge-api-key-env need an openai judge backend")
         server = {}
-    lm = load_backend(spec, **server)
-    check = getattr(lm.provider, "check", None)
+    lm = load_judge(spec, **server)
+    check = getattr(getattr(lm, "provider", None), "check", None)
     if check is not None:
         check()  # an unreachable judge should fail now, not after scoring starts
     return lm

@@ -241,10 +241,15 @@ def judge_response(lm, template: JudgeTemplate, instruction: str, response: str,
     """Ask the judge up to `attempts` times, a new seed each, until a verdict parses.
 
     A `BackendError` from the LM propagates: a judge that cannot be reached is a
-    failed run, not an unscored item.
+    failed run, not an unscored item. `lm` may also be the `panel` proxy judge
+    (longform.quality.judge), which rates without a model.
     """
     if attempts < 1:
         raise ValueError(f"attempts must be >= 1, got {attempts}")
+    from ..quality.judge import PanelJudge
+
+    if isinstance(lm, PanelJudge):  # the proxy judge rates without a model call
+        return lm.verdict(instruction or "", response or "")
     config = config or DEFAULT_CONFIG
     messages = [{"role": "user", "content": template.render(instruction or "", response or "")}]
     raw = ""

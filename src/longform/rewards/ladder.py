@@ -123,11 +123,12 @@ class LadderReward:
             heights = {pid: len(row["references"]) for pid, row in self.references.items()}
             self.ladder = ReferenceLadder(self.state_path, heights)
         if self.judge is None:
-            if lm is None:
-                from ..backends import load_backend
+            from ..quality.judge import PanelJudge, load_judge
 
-                lm = load_backend(self.judge_spec)
-            self.judge = PairwiseJudge(lm, self.both_orders, self.repetition, self.attempts)
+            lm = lm or load_judge(self.judge_spec)
+            # the panel proxy compares by itself; an LM is asked through the pairwise prompt
+            self.judge = lm if isinstance(lm, PanelJudge) else PairwiseJudge(lm, self.both_orders, self.repetition,
+                                                                             self.attempts)
 
     def __call__(self, prompts, completions, id=None, instruction=None, log_metric=None, **_) -> list:  # noqa: A002
         if id is None:

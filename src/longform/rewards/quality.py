@@ -75,11 +75,11 @@ class JudgeReward:
         return {**self.__dict__, "_lm": None, "_template": None}
 
     def __call__(self, prompts, completions, instruction=None, **_) -> list:
-        from ..backends import load_backend
         from ..evals.judge import JudgeTemplate, judge_response
+        from ..quality.judge import load_judge
 
         if self._lm is None:
-            self._lm, self._template = load_backend(self.backend), JudgeTemplate.load(self.template_path)
+            self._lm, self._template = load_judge(self.backend), JudgeTemplate.load(self.template_path)
         rewards = []
         for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True)):
             text = instruction[i] if instruction else instruction_text(prompt)

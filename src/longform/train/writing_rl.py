@@ -32,6 +32,10 @@ def build_writing_rl_trainer(config: TrainConfig, resume: bool = False, **overri
     state = Path(args.output_dir) / "ladder.json"
     if state.exists() and not resume:
         raise UsageError(f"{state} exists: pass --resume to continue that ladder, or choose another output_dir")
+    for key, path, command in (("data", data, "data select"), ("references", references, "data references")):
+        if not path.is_file():
+            raise config.error(key, f"{path} does not exist (make it with `longform {command}`; the config's "
+                                    "header shows how)")
     rows = list(load_references(data).values())
     known = load_references(references)
     if missing := [r["id"] for r in rows if str(r["id"]) not in known]:
