@@ -25,10 +25,10 @@ def auc(good: list[float], bad: list[float]) -> float | None:
     return wins / (len(good) * len(bad))
 
 
-def score_examples(folder: str | Path, seeds: int = 3,
-                   on_done: Callable[[int, int], None] | None = None) -> list[tuple[Example, dict]]:
+def score_examples(folder: str | Path, seeds: int = 3, on_done: Callable[[int, int], None] | None = None,
+                   material: str | Path | None = None) -> list[tuple[Example, dict]]:
     """Every original and corrupted example of the labelled set with its panel."""
-    items = examples(folder, seeds)
+    items = examples(folder, seeds, material=material)
     out = []
     for i, ex in enumerate(items):
         out.append((ex, measure(ex.body, ex.text.instruction, language=ex.text.language)))
@@ -61,8 +61,10 @@ def auc_table(scored: list[tuple[Example, dict]], names: list[str] | None = None
     return table
 
 
-def worst(table: dict, name: str = SCORE) -> tuple[float, str]:
-    """The lowest AUC of `name` over languages, genres and corruption kinds, and where it is."""
+def worst(table: dict, name: str = SCORE, by_genre: bool = False) -> tuple[float, str]:
+    """The lowest AUC of `name` over languages and corruption kinds (all genres pooled; with
+    `by_genre`, over every genre's own cell too), and where it is."""
     found = [(kinds[kind][name], f"{lang}/{genre}/{kind}") for lang, genres in table.items()
-             for genre, kinds in genres.items() for kind in KINDS if kind in kinds and kinds[kind].get(name) is not None]
+             for genre, kinds in genres.items() if by_genre or genre == "all"
+             for kind in KINDS if kind in kinds and kinds[kind].get(name) is not None]
     return min(found) if found else (float("nan"), "")

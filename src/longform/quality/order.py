@@ -158,8 +158,8 @@ def _violations(marks: list[_Marks]) -> dict[str, int]:
     hours = _day_clock(marks)
     calendar = min(2, sum(1 for seq in (months, years, hours) for a, b in zip(seq, seq[1:]) if b < a))
     leads = [m.lead for m in marks if m.lead is not None]
-    # the opening states the request: the first paragraph is among the fifth most like the instruction
-    opening = int(bool(leads) and marks[0].lead is not None and sum(x > marks[0].lead for x in leads) > len(leads) / 5)
+    # the opening states the request: the first paragraph is among the third most like the instruction
+    opening = int(bool(leads) and marks[0].lead is not None and sum(x > marks[0].lead for x in leads) > len(leads) / 3)
     return {"opener": int(marks[0].opener), "opening": opening, "ordinals": ordinals, "letter": letter,
             "names": min(2, _before(marks, "short", "full")), "calendar": calendar}
 
