@@ -17,6 +17,8 @@ from longform.quality.units import paragraphs, parts
     ('"I\'m going to tell you a secret," the keeper said.', "en", False),  # dialogue, not meta-talk
     ("The keeper climbed the stairs and lit the lamp.", "en", False),
     ("The plan will cost 68 million dollars.", "en", False),
+    ("They're going to continue with their mission until dawn.", "en", False),  # seen in a generated story
+    ("We strive to continue this incredible work.", "en", False),
     ("以下是文章的下一部分。", "zh", True),
     ("希望这篇文章对你有所帮助！", "zh", True),
     ("老周把信一字一句念给她听。", "zh", False),

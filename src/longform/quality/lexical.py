@@ -32,7 +32,8 @@ _META_EN = re.compile(
     r"|draft|paragraph)s?\b"
     r"|\bi hope (this|that this|you (enjoy|found|find|liked))\b|\bfeel free to\b|\bstay tuned\b"
     r"|\bthank(s| you) for reading\b|\bword count\b|\bwords? long\b|\b\d[\d,]* words\b"
-    r"|\bto continue (the|this|with|writing)\b|\bcontinue writing\b|\bcontinuation\b|^\W*(sure|certainly|okay)\b[!,.]",
+    r"|\bto continue (writing|(the|this) (story|article|essay|text|piece))\b|\bcontinue writing\b|\bcontinuation\b"
+    r"|^\W*(sure|certainly|okay)\b[!,.]",
     re.IGNORECASE,
 )
 _META_ZH = re.compile(
