@@ -72,11 +72,25 @@ def test_the_panel_reports_sections_deciles_and_plan_adherence():
     panel = measure("\n\n".join(sections), instruction, sections=sections, points=points)
     assert panel["language"] == "en" and panel["encoder"] == "all-MiniLM-L6-v2"
     assert [row["section"] for row in panel["sections"]] == [0, 1, 2]
-    assert panel["plan"]["adherence"] == 1.0 and panel["plan"]["hits"] == [True, True, True]
+    assert panel["plan"]["adherence"] == 1.0
+    assert [row["on_own_point"] for row in panel["sections"]] == [True, True, True]
     swapped = measure("\n\n".join(sections), instruction, sections=sections, points=points[::-1])
     assert swapped["plan"]["adherence"] < 1.0 and swapped[SCORE] < panel[SCORE]
     assert len(panel["by_decile"]["on_topic"]) == 10
     assert 0 <= panel[SCORE] <= 100
+
+
+def test_an_empty_section_does_not_shift_the_plan():
+    points = ["stone towers on rocky points", "keepers trimming wicks at night", "lighthouses kept today as museums"]
+    sections = ["## Towers\n\nBuilders hauled granite blocks to rocky points and set them in rings bound with iron.",
+                "## Keepers", "## Today\n\nMany old lighthouses are museums now, visited by tourists in summer."]
+    panel = measure("\n\n".join(sections), "Write about lighthouses.", sections=sections, points=points)
+    assert [row["section"] for row in panel["plan"]["sections"]] == [0, 2]
+    assert panel["plan"]["adherence"] == 1.0
+
+
+def test_a_text_without_prose_scores_zero():
+    assert measure("## Only a heading", "Write about lighthouses.")[SCORE] == 0.0
 
 
 def test_meta_talk_and_restatement_lower_the_score():

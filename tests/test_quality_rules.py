@@ -87,6 +87,7 @@ def test_plan_adherence_pairs_sections_with_their_own_points():
     points = np.eye(3)
     assert measures.plan_adherence(points, points)[0] == 1.0
     assert measures.plan_adherence(points[[1, 0, 2]], points)[0] == pytest.approx(1 / 3)
+    assert measures.plan_adherence(points[[0, 2]], points, owners=[0, 2]) == (1.0, [True, True], [1.0, 1.0])
 
 
 def test_decay_and_positions():

@@ -64,17 +64,18 @@ def order_z(parts: np.ndarray, samples: int = 200, seed: int = 0) -> float | Non
     return (observed - float(null.mean())) / spread if spread > 1e-9 else 0.0
 
 
-def plan_adherence(sections: np.ndarray, points: np.ndarray) -> tuple[float, list[bool], list[float]]:
+def plan_adherence(sections: np.ndarray, points: np.ndarray, owners: list[int] | None = None
+                   ) -> tuple[float, list[bool], list[float]]:
     """(share of sections closest to their own plan point, per-section hit, per-section similarity to own point).
 
-    Section k and point k are paired by position; a section that matches another point better
-    than its own is off plan even when it stays on the document's subject."""
-    k = min(len(sections), len(points))
-    if k == 0:
+    Section k's own point is `owners[k]` (by default point k). A section that matches another point
+    better than its own is off plan even when it stays on the document's subject."""
+    owners = list(range(min(len(sections), len(points)))) if owners is None else owners
+    if not owners:
         return 0.0, [], []
-    sims = sections[:k] @ points[:k].T
-    hits = [bool(sims[i].argmax() == i) for i in range(k)] if k > 1 else [True]
-    return sum(hits) / k, hits, [float(sims[i, i]) for i in range(k)]
+    sims = sections[: len(owners)] @ points.T
+    hits = [bool(sims[k].argmax() == own) for k, own in enumerate(owners)] if len(points) > 1 else [True] * len(owners)
+    return sum(hits) / len(owners), hits, [float(sims[k, own]) for k, own in enumerate(owners)]
 
 
 def by_position(values: np.ndarray, positions: np.ndarray, bins: int = 10) -> list[float | None]:

@@ -81,56 +81,66 @@ def measure(text: str, instruction: str, *, sections: list[str] | None = None, p
             language: str | None = None) -> dict:
     """The panel of one document. `sections` is the document cut into its sections, in order (by
     default its markdown-heading sections, else thirds); with `points`, the plan point of each
-    section, plan adherence is measured too."""
+    section, plan adherence is measured too. A text with no prose scores 0."""
     language = language or detect_language(instruction or text)
     language = language if language in GRADES else "en"
+    encoder = encoder_for(language)
     paras = units.paragraphs(text, sections or split_sections(text))
-    prose = [p.text for p in units.prose(paras)]
     ps = units.parts(paras, language)
-    vectors = encoder_for(language).vectors([instruction or "", *[p.text for p in ps], *(points or [])])
-    q, part_vectors, point_vectors = vectors[0], vectors[1 : 1 + len(ps)], vectors[1 + len(ps) :]
+    vectors = encoder.vectors([instruction or "", *[p.text for p in ps], *(points or [])])
+    part_vectors, point_vectors = vectors[1 : 1 + len(ps)], vectors[1 + len(ps) :]
+    per_part, values, violations = _measures(paras, ps, vectors[0], part_vectors, language)
+    plan = _plan(ps, part_vectors, point_vectors) if points and sections else None
+    if plan:
+        values["plan_adherence"] = plan["adherence"]
+    grades = {k: grade(k, v, language) for k, v in values.items()}
+    positions = per_part["positions"]
+    return {
+        "version": VERSION, "language": language, "encoder": encoder.name,
+        "parts": len(ps), "words": sum(p.words for p in ps), **{k: _round(v) for k, v in values.items()},
+        "quality_score": score(grades) if ps else 0.0, "grades": {k: _round(g) for k, g in grades.items()},
+        "order_violations": violations, "plan": plan,
+        "by_decile": {name: _deciles(per_part[name], positions) for name in ("on_topic", "off_topic", "restated",
+                                                                           "meta")},
+        "examples": {"meta": per_part["meta_found"][:5], "debris": per_part["debris_found"][:5]},
+        "sections": _sections(ps, per_part, plan, prose_by_section(paras), language),
+    }
+
+
+def _measures(paras, ps, q, part_vectors, language: str) -> tuple[dict, dict, dict]:
+    """(per-part arrays, the document's measures, its order violations)."""
+    prose = [p.text for p in units.prose(paras)]
     total = sum(p.words for p in ps)
     positions = np.array([p.position(total) for p in ps])
     on = measures.similarities(part_vectors, q)
     topic = measures.topic_similarity(part_vectors, q, positions)
-    fit = measures.fit_to_rest(part_vectors)
-    off = measures.off_topic(on, fit, OFF_TOPIC_FLOOR[language]) | (topic < TOPIC_FLOOR[language])
+    off = measures.off_topic(on, measures.fit_to_rest(part_vectors), OFF_TOPIC_FLOOR[language]) | (
+        topic < TOPIC_FLOOR[language])
     restated = measures.restatements(part_vectors) >= RESTATED_AT[language]
     meta, meta_found = lexical.meta_share(prose, language)
     ends_open, open_share = lexical.unfinished(prose, language)
     debris, debris_found = lexical.debris_share(prose)
-    lead = [0.0] * len(prose)  # each paragraph's similarity to the instruction, through its part
+    in_order = order.order_check(prose, language, _paragraph_leads(ps, on, len(prose)))
+    share = lambda flags: float(flags.mean()) if len(flags) else None  # noqa: E731
+    values = {
+        "on_topic": share(on), "off_topic_share": share(off), "decay": measures.decay(on, positions),
+        "drift": measures.decay(topic, positions), "restated_share": share(restated),
+        "disorder": in_order["disorder"], "meta_share": meta, "unfinished": int(ends_open),
+        "unfinished_share": open_share, "debris_share": debris,
+    }
+    per_part = {"positions": positions, "on_topic": on, "off_topic": off, "restated": restated,
+                "meta": [lexical.meta_share([p.text], language)[0] for p in ps],
+                "meta_found": meta_found, "debris_found": debris_found}
+    return per_part, values, in_order["violations"]
+
+
+def _paragraph_leads(ps, on, count: int) -> list[float]:
+    """Each prose paragraph's similarity to the instruction, through the part that holds it."""
+    lead = [0.0] * count
     for part, similarity in zip(ps, on):
         for i in part.paragraphs:
             lead[i] = float(similarity)
-    in_order = order.order_check(prose, language, lead)
-    values = {
-        "on_topic": float(on.mean()) if len(on) else None,
-        "off_topic_share": float(off.mean()) if len(off) else None,
-        "decay": measures.decay(on, positions),
-        "drift": measures.decay(topic, positions),
-        "restated_share": float(restated.mean()) if len(restated) else None,
-        "disorder": in_order["disorder"],
-        "meta_share": meta,
-        "unfinished": int(ends_open),
-        "unfinished_share": open_share,
-        "debris_share": debris,
-    }
-    plan = _plan(part_vectors, ps, point_vectors, on, restated) if points and sections else None
-    if plan:
-        values["plan_adherence"] = plan["adherence"]
-    grades = {k: grade(k, v, language) for k, v in values.items()}
-    return {
-        "version": VERSION, "language": language, "encoder": encoder_for(language).name,
-        "parts": len(ps), "words": total, **{k: _round(v) for k, v in values.items()},
-        "quality_score": score(grades), "grades": {k: _round(g) for k, g in grades.items()},
-        "order_violations": in_order["violations"], "plan": plan,
-        "by_decile": {"on_topic": _deciles(on, positions), "off_topic": _deciles(off, positions),
-                      "restated": _deciles(restated, positions),
-                      "meta": _deciles([lexical.meta_share([p.text], language)[0] for p in ps], positions)},
-        "examples": {"meta": meta_found[:5], "debris": debris_found[:5]},
-        "sections": _sections(ps, on, off, restated, plan, prose_by_section(paras), language),
-    }
+    return lead
 
 
 def prose_by_section(paras: list[units.Paragraph]) -> dict[int, list[str]]:
@@ -140,22 +150,27 @@ def prose_by_section(paras: list[units.Paragraph]) -> dict[int, list[str]]:
     return out
 
 
-def _plan(part_vectors, ps, point_vectors, on, restated) -> dict | None:
-    """Plan adherence from section vectors (the mean of each section's parts)."""
+def _plan(ps, part_vectors, point_vectors) -> dict | None:
+    """Plan adherence from section vectors (the mean of each section's parts), section s against
+    point s; a section with no prose has no vector and is left out. Per-section results by section."""
     by_section: dict[int, list[int]] = {}
     for i, p in enumerate(ps):
-        by_section.setdefault(p.section, []).append(i)
+        if p.section < len(point_vectors):
+            by_section.setdefault(p.section, []).append(i)
     if not by_section:
         return None
-    sections = sorted(by_section)
-    means = np.stack([part_vectors[by_section[s]].mean(axis=0) for s in sections])
+    owners = sorted(by_section)
+    means = np.stack([part_vectors[by_section[s]].mean(axis=0) for s in owners])
     means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
-    adherence, hits, own = measures.plan_adherence(means, point_vectors[: len(sections)])
-    return {"adherence": round(adherence, 4), "point_similarity": round(float(np.mean(own)), 4) if own else None,
-            "hits": hits, "own_point": [round(x, 4) for x in own]}
+    adherence, hits, own = measures.plan_adherence(means, point_vectors, owners)
+    return {"adherence": round(adherence, 4), "point_similarity": round(float(np.mean(own)), 4),
+            "sections": [{"section": s, "on_own_point": h, "point_similarity": round(x, 4)}
+                         for s, h, x in zip(owners, hits, own)]}
 
 
-def _sections(ps, on, off, restated, plan, prose_of, language) -> list[dict]:
+def _sections(ps, per_part: dict, plan, prose_of, language) -> list[dict]:
+    on, off, restated = per_part["on_topic"], per_part["off_topic"], per_part["restated"]
+    planned = {row["section"]: row for row in (plan or {}).get("sections", [])}
     rows = []
     for s in sorted({p.section for p in ps}):
         idx = [i for i, p in enumerate(ps) if p.section == s]
@@ -164,8 +179,8 @@ def _sections(ps, on, off, restated, plan, prose_of, language) -> list[dict]:
                "off_topic_share": _round(float(off[idx].mean())), "restated_share": _round(float(restated[idx].mean())),
                "meta_share": _round(lexical.meta_share(text, language)[0]),
                "unfinished_share": _round(lexical.unfinished(text, language)[1])}
-        if plan and s < len(plan["own_point"]):
-            row["point_similarity"], row["on_own_point"] = plan["own_point"][s], plan["hits"][s]
+        if s in planned:
+            row.update(point_similarity=planned[s]["point_similarity"], on_own_point=planned[s]["on_own_point"])
         rows.append(row)
     return rows
 
