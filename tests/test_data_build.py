@@ -298,3 +298,28 @@ def test_round_trip_with_a_real_local_server(tmp_path):
     assert len(sft) == stats["kept"]
     for row in sft:
         assert row["messages"][1]["content"].strip() and "error" not in row["messages"][1]["content"].lower()
+
+
+def test_the_quality_panel_filters_documents_when_asked(tmp_path):
+    pytest.importorskip("sentence_transformers")
+    items = load_instructions(jsonl(tmp_path / "i.jsonl", [{"instruction": INSTRUCTIONS[0]}]), LengthRule("400"))
+    lenient = build(items, [mock_lm()], tmp_path / "a", BuildSettings(filters=FilterSettings(min_quality=0)))
+    (result,) = [json.loads(p.read_text()) for p in (tmp_path / "a" / "docs").glob("*/result.json")]
+    assert lenient["kept"] == 1 and 0 <= result["quality_score"] < 90  # mock prose is lorem, not on topic
+    strict = build(items, [mock_lm()], tmp_path / "b",
+                   BuildSettings(filters=FilterSettings(min_quality=result["quality_score"] + 1)))
+    assert strict["kept"] == 0 and strict["reasons"] == {"quality": 1}
+    unasked = build(items, [mock_lm()], tmp_path / "c", BuildSettings())
+    assert unasked["kept"] == 1
+    (plain,) = [json.loads(p.read_text()) for p in (tmp_path / "c" / "docs").glob("*/result.json")]
+    assert plain["quality_score"] is None  # the panel runs only when a minimum is set
+
+
+def test_min_quality_out_of_range_is_one_line(tmp_path, capsys):
+    from longform.cli import main
+
+    path = jsonl(tmp_path / "i.jsonl", [{"instruction": INSTRUCTIONS[0]}])
+    code = main(["data", "build", "--instructions", str(path), "--out", str(tmp_path / "o"), "--backend", "mock:lorem",
+                 "--min-quality", "150"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--min-quality must be between 0 and 100" in err

@@ -36,6 +36,8 @@ def register(commands) -> None:
                    help="target of rows that state none: N, or LO-HI for a fixed pick per instruction")
     b.add_argument("--tolerance", type=float, default=0.2, help="keep documents within target × (1 ± this)")
     b.add_argument("--max-repetition", type=float, default=0.2, help="reject above this repeated-4-gram share")
+    b.add_argument("--min-quality", type=float,
+                   help="reject documents whose quality panel score (0-100, a proxy; see README) is below this")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--quiet", action="store_true", help="no progress")
     add_layout_options(b)
@@ -84,6 +86,17 @@ def register(commands) -> None:
     data_rl.register(sub)
 
 
+def _check_min_quality(value: float | None) -> None:
+    from ..quality.documents import available
+
+    if value is None:
+        return
+    if not 0 <= value <= 100:
+        raise UsageError(f"--min-quality must be between 0 and 100, got {value}")
+    if not available("en"):
+        raise UsageError("--min-quality needs the quality panel's model: pip install 'longform[quality]'")
+
+
 def cmd_build(args: argparse.Namespace, lms=None) -> int:
     from ..data.build import BuildSettings, build
     from ..data.filters import FilterSettings
@@ -96,10 +109,12 @@ def cmd_build(args: argparse.Namespace, lms=None) -> int:
         raise UsageError(f"--tolerance must be between 0 and 1, got {args.tolerance}")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file, not a directory")
+    _check_min_quality(args.min_quality)
     items = load_instructions(args.instructions, LengthRule(args.default_words), args.limit)
     settings = BuildSettings(
         write=write_settings_from_args(args), concurrency=args.concurrency or 4, seed=args.seed,
-        filters=FilterSettings(tolerance=args.tolerance, max_repetition=args.max_repetition))
+        filters=FilterSettings(tolerance=args.tolerance, max_repetition=args.max_repetition,
+                               min_quality=args.min_quality))
     lms = lms or backends_from_args(args)
     stats = build(items, lms, args.out, settings, build_progress(args.quiet, lms))
     print(f"kept {stats['kept']} of {stats['instructions']} documents ({stats['kept_words']:,} words); "

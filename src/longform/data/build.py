@@ -113,16 +113,25 @@ class _Build:
         sections = [record.text for record in run.sections]
         text = run.text
         trace = read_json(run.path / "trace.json").get("totals", {})
+        quality = self._quality(item, run) if self.s.filters.min_quality is not None else None
         reason = document_reason(item.text, item.target_words, sections, self.s.filters,
-                                 self.s.write.section.word_rule)
+                                 self.s.write.section.word_rule, quality)
         return self._base(item, lm) | {
             "status": "kept" if reason is None else "filtered", "reason": reason,
             "words": count_words(text, self.s.write.section.word_rule), "sections": len(sections),
             "seconds": round(float(trace.get("seconds", seconds)), 3),
             "completion_tokens": int(trace.get("completion_tokens", 0)),
             "repetition": round(repeated_ngram_share(text), 4), "language": detect_language(text),
-            "response": text,
+            "quality_score": quality, "response": text,
         }
+
+    @staticmethod
+    def _quality(item: Instruction, run) -> float:
+        """The quality panel's score of a finished document, measured against its plan."""
+        from ..quality import measure
+
+        texts = [record.text for record in run.sections]
+        return measure(run.text, item.text, sections=texts, points=[r.point for r in run.sections])["quality_score"]
 
     def _base(self, item: Instruction, lm: LM) -> dict:
         return {"id": item.id, "instruction": item.text, "target_words": item.target_words,

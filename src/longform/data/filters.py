@@ -6,6 +6,7 @@ Reasons, in the order they are checked:
   length               words outside target × (1 ± tolerance)
   repetition           share of repeated 4-grams above the limit
   language             the answer's language differs from the instruction's
+  quality              the quality panel's score is below `min_quality` (only when one is set; see longform.quality)
   duplicate_instruction  a near copy of an earlier instruction (decided before writing)
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from ..text import count_words, detect_language, repeated_ngram_share, word_tokens
 
-REASONS = ("failed", "empty_section", "length", "repetition", "language", "duplicate_instruction")
+REASONS = ("failed", "empty_section", "length", "repetition", "language", "quality", "duplicate_instruction")
 
 
 @dataclass
@@ -25,11 +26,13 @@ class FilterSettings:
     max_repetition: float = 0.2
     min_section_words: int = 5
     duplicate_similarity: float = 0.9  # Jaccard similarity of word sets
+    min_quality: float | None = None  # reject documents whose quality_score (0-100) is below this
 
 
 def document_reason(instruction: str, target: int, sections: list[str], s: FilterSettings,
-                    word_rule: str = "official") -> str | None:
-    """Why this finished document is rejected, or None when it is kept."""
+                    word_rule: str = "official", quality: float | None = None) -> str | None:
+    """Why this finished document is rejected, or None when it is kept. `quality` is its quality
+    panel score, needed only when `s.min_quality` is set."""
     text = "\n\n".join(sections)
     if any(count_words(_body(section), word_rule) < s.min_section_words for section in sections) or not sections:
         return "empty_section"
@@ -40,6 +43,8 @@ def document_reason(instruction: str, target: int, sections: list[str], s: Filte
         return "repetition"
     if detect_language(text) != detect_language(instruction):
         return "language"
+    if s.min_quality is not None and quality is not None and quality < s.min_quality:
+        return "quality"
     return None
 
 
