@@ -108,3 +108,11 @@ def test_parts_follow_paragraphs_and_merge_fragments():
     assert len(ps) == 2
     assert ps[0].text.startswith("Dear Sam,") and ps[1].text.endswith("Love,")
     assert ps[0].paragraphs == (0, 1) and ps[1].paragraphs == (2, 3)
+
+
+def test_function_words_tell_prose_from_a_string_of_nouns():
+    prose = ["The keeper climbed the stairs and lit the lamp before the ships came in."]
+    salad = ["Cobalt shapes compass velvet river linen market compass ember market harvest chapel opal."]
+    assert lexical.function_word_share(prose, "en") > 0.3 > 0.05 > lexical.function_word_share(salad, "en")
+    assert lexical.function_word_share(["他把信一字一句念给她听。"], "zh") > 0.2
+    assert lexical.function_word_share(["1234"], "en") is None

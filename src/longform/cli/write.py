@@ -65,5 +65,22 @@ def run(args: argparse.Namespace) -> int:
     total = lm.usage
     print(f"wrote {result.words:,} words in {len(result.sections)} sections "
           f"({result.seconds:.0f} s, {total.completion_tokens:,} tokens)", file=sys.stderr)
+    if not args.quiet:
+        _quality_line(result.path)
     print(result.document)
     return 0
+
+
+def _quality_line(run_dir: Path) -> None:
+    """One line of the quality panel for the written document, where the panel can run here."""
+    from ..pipeline.document import RunDir
+    from ..quality.documents import available, measure_run
+
+    if not available(RunDir(run_dir).load_meta().language):
+        print("quality panel: not installed (pip install 'longform[quality]'; then `longform eval decay` on the run)",
+              file=sys.stderr)
+        return
+    p = measure_run(run_dir)
+    print(f"quality panel (a proxy): {p['quality_score']:.0f}/100; on topic {p['on_topic'] or 0:.2f}, decay "
+          f"{p['decay'] or 0:.2f}, restated {p['restated_share'] or 0:.0%} of parts, meta-talk "
+          f"{p['meta_share']:.0%} of sentences (`longform eval decay {run_dir} --out DIR` draws it)", file=sys.stderr)

@@ -9,6 +9,9 @@ These need no model and apply to English and Chinese alike (each has its own pat
   punctuation (a section cut by a token limit). Short closing lines (a letter's "Grandma") are fine.
 - **List debris**: markup with nothing in it ("**", "1."), stubs of lists, and labels such as
   "Word count: 400" or "第二部分：" left in prose.
+- **Prose at all**: the share of function words ("the", "of", "and"; 的, 了, 是). Prose in either
+  language holds 25-50 % of them (the calibration set: 0.32-0.40 English, 0.25-0.50 Chinese);
+  a string of nouns ("Cobalt shapes compass velvet river linen…") under 5 %.
 """
 
 from __future__ import annotations
@@ -144,3 +147,15 @@ def debris_share(paragraph_texts: list[str]) -> tuple[float, list[str]]:
         rest = "\n".join(line for line in lines if line not in debris)
         found += debris + ([rest[:40]] if rest.count("**") % 2 else [])
     return (min(1.0, len(found) / len(paragraph_texts)) if paragraph_texts else 0.0), found
+
+
+def function_word_share(paragraph_texts: list[str], language: str) -> float | None:
+    """Share of words (Chinese: characters) that are function words; None for a text without words."""
+    from .encoders import FUNCTION_ZH
+
+    text = "\n".join(paragraph_texts)
+    if language == "zh":
+        chars = re.findall(r"[\u4e00-\u9fff]", text)
+        return sum(c in FUNCTION_ZH for c in chars) / len(chars) if chars else None
+    words = [w.lower() for w in re.findall(r"[A-Za-z']+", text)]
+    return sum(w in _STOPWORDS_EN for w in words) / len(words) if words else None

@@ -17,6 +17,7 @@ Measures (each also by decile of the document, and per section):
   meta_share       sentences about the writing itself
   unfinished       the text ends inside a sentence; unfinished_share: paragraphs that stop short
   debris_share     list debris and stray labels per paragraph
+  function_words   share of function words: is it prose at all, or a string of nouns
   plan             with plan points: adherence (sections closest to their own point) and similarity
 
 Which measures apply where: every measure is computed for English and Chinese. The embedding
@@ -45,10 +46,12 @@ VERSION = 1
 GRADES = {
     "en": {"on_topic": (0.08, 0.2), "off_topic_share": (0.2, 0.0), "decay": (0.4, 0.7), "drift": (0.4, 0.7),
            "restated_share": (0.15, 0.0), "disorder": (0.7, 0.1), "meta_share": (0.05, 0.0), "unfinished": (1, 0),
-           "unfinished_share": (0.3, 0.0), "debris_share": (0.2, 0.0), "plan_adherence": (0.3, 0.8)},
+           "unfinished_share": (0.3, 0.0), "debris_share": (0.2, 0.0), "plan_adherence": (0.3, 0.8),
+           "function_words": (0.1, 0.25)},
     "zh": {"on_topic": (0.02, 0.06), "off_topic_share": (0.2, 0.0), "decay": (0.1, 0.3), "drift": (0.35, 0.55),
            "restated_share": (0.15, 0.0), "disorder": (0.7, 0.1), "meta_share": (0.05, 0.0), "unfinished": (1, 0),
-           "unfinished_share": (0.3, 0.0), "debris_share": (0.2, 0.0), "plan_adherence": (0.3, 0.8)},
+           "unfinished_share": (0.3, 0.0), "debris_share": (0.2, 0.0), "plan_adherence": (0.3, 0.8),
+           "function_words": (0.08, 0.18)},
 }
 # part similarity below which a part belongs neither to the request nor to the text
 OFF_TOPIC_FLOOR = {"en": 0.2, "zh": 0.1}  # on the calibration set: good texts' weakest part 0.26 / 0.11
@@ -56,7 +59,8 @@ OFF_TOPIC_FLOOR = {"en": 0.2, "zh": 0.1}  # on the calibration set: good texts' 
 TOPIC_FLOOR = {"en": 0.15, "zh": 0.07}  # good texts' weakest part: 0.21 / 0.073
 RESTATED_AT = {"en": 0.8, "zh": 0.48}  # similarity to an earlier part that makes a paraphrase
 WEIGHTS = {"on_topic": 1, "off_topic_share": 2, "decay": 1, "drift": 1, "restated_share": 2, "disorder": 1,
-           "meta_share": 2, "unfinished": 1, "unfinished_share": 1, "debris_share": 1, "plan_adherence": 1}
+           "meta_share": 2, "unfinished": 1, "unfinished_share": 1, "debris_share": 1, "plan_adherence": 1,
+           "function_words": 2}
 
 
 def grade(name: str, value, language: str) -> float | None:
@@ -127,6 +131,7 @@ def _measures(paras, ps, q, part_vectors, language: str) -> tuple[dict, dict, di
         "drift": measures.decay(topic, positions), "restated_share": share(restated),
         "disorder": in_order["disorder"], "meta_share": meta, "unfinished": int(ends_open),
         "unfinished_share": open_share, "debris_share": debris,
+        "function_words": lexical.function_word_share(prose, language),
     }
     per_part = {"positions": positions, "on_topic": on, "off_topic": off, "restated": restated,
                 "meta": [lexical.meta_share([p.text], language)[0] for p in ps],
