@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from .base import Messages
+from .model_file import embedded_model_path
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,6 @@ class ChatTemplate:
 def load_chat_template(source: str) -> ChatTemplate:
     """Read a chat template from one of the sources the module docstring lists."""
     if source == "embedded":
-        from .embedded import embedded_model_path
-
         return from_gguf(embedded_model_path())
     path = Path(source)
     if not path.exists():

