@@ -40,6 +40,7 @@ demo: $(VENV)/.base
 	$(BIN)/longform write "$(DEMO_INSTRUCTION)" --out $(DEMO_OUT) --resume
 
 test: $(VENV)/.dev
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest -m "not slow and not gpu" -q
 
 test-slow: $(VENV)/.dev

@@ -17,7 +17,8 @@ from pathlib import Path
 from longform.backends import LM
 from longform.backends.embedded import DEFAULTS, EmbeddedProvider
 
-INSTRUCTION = "Write a {words}-word history of lighthouses: how they were built, who kept them, and why many still stand."
+INSTRUCTION = ("Write a {words}-word history of lighthouses: how they were built, who kept them, "
+               "and why many still stand.")
 
 
 def parser(description: str) -> argparse.ArgumentParser:

@@ -11,8 +11,7 @@ slower; the writer's rolled context stays under its working window.
 
 from __future__ import annotations
 
-from _common import (INSTRUCTION, document_tokens, embedded, layout_settings, parser, raw_decode, report,
-                     write_document)
+from _common import INSTRUCTION, document_tokens, embedded, layout_settings, parser, raw_decode, report, write_document
 
 
 def main() -> None:

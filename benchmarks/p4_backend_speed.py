@@ -14,7 +14,6 @@ import statistics
 import time
 
 from _common import embedded, parser, raw_decode, report
-
 from longform.backends import GenerationConfig
 
 PROMPT = "Write a long, detailed essay about the history of tea in China, Japan and Britain."

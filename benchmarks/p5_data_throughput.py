@@ -29,11 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from _common import report  # noqa: E402
-from servers import llama_server  # noqa: E402
-
 from longform.backends import GenerationConfig, load_backend  # noqa: E402
 from longform.data.build import BuildSettings, build  # noqa: E402
 from longform.data.instructions import LengthRule, load_instructions  # noqa: E402
+from servers import llama_server  # noqa: E402
 
 TOPICS = ["rivers", "mountains", "harbors", "deserts", "forests", "islands", "cities", "glaciers",
           "bridges", "markets", "libraries", "railways"]
@@ -83,7 +82,8 @@ def main() -> None:
         ("build: mode", "chat API, turns layout" if args.template == "none" else "completions, continuous layout"),
         ("build: kept / filtered / failed", f"{stats['kept']} / {stats['filtered']} / {stats['failed']}"),
         ("P5 ratio (goal >= 0.8)", f"{ratio:.3f}"),
-    ], {"ratio": round(ratio, 4), "goal": 0.8, "met": ratio >= 0.8, "template": args.template, "plain_tps": a_rate, "build_tps": b_rate,
+    ], {"ratio": round(ratio, 4), "goal": 0.8, "met": ratio >= 0.8, "template": args.template,
+        "plain_tps": a_rate, "build_tps": b_rate,
         "stats": {k: stats[k] for k in ("kept", "filtered", "failed", "reasons")}})
 
 

@@ -37,7 +37,8 @@ for token in llm.generate([], temp=0.7, top_p=0.9, top_k=40, min_p=0.05, repeat_
         break
 decode = n / (time.perf_counter() - started)
 info = llama_cpp.llama_print_system_info()
-print(json.dumps({"prefill": prefill, "decode": decode, "features": info.decode() if isinstance(info, bytes) else info}))
+features = info.decode() if isinstance(info, bytes) else info
+print(json.dumps({"prefill": prefill, "decode": decode, "features": features}))
 """
 
 

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 from _common import report
-
 from longform.quality.calibrate import SCORE, auc_table, score_examples, worst
 from longform.quality.corrupt import KINDS
 
@@ -52,7 +51,8 @@ def main() -> None:
             print("  " + genre.ljust(8) + "".join(_fmt(genres[genre].get(k, {}).get(SCORE)).rjust(9) for k in KINDS))
         print("  " + "grade".ljust(18) + "".join(k[:8].rjust(9) for k in KINDS))
         for name in names[1:]:
-            print("  " + name[:18].ljust(18) + "".join(_fmt(genres["all"].get(k, {}).get(name)).rjust(9) for k in KINDS))
+            cells = "".join(_fmt(genres["all"].get(k, {}).get(name)).rjust(9) for k in KINDS)
+            print("  " + name[:18].ljust(18) + cells)
         if args.markdown:
             print(f"\n| {language} | " + " | ".join(KINDS) + " |\n|---|" + "---|" * len(KINDS))
             for genre in sorted(genres, key=lambda g: (g == "all", g)):

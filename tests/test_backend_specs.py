@@ -11,7 +11,8 @@ from longform.errors import UsageError
     ("embedded?threads=1", ("embedded", "", {"threads": 1})),
     ("mock:lorem?delay=0.5&fail=2", ("mock", "lorem", {"delay": 0.5, "fail": 2})),
     ("openai:http://127.0.0.1:8000/v1#my-model", ("openai", "http://127.0.0.1:8000/v1#my-model", {})),
-    ("openai:http://h:1/v1#m?concurrency=4&stream=false", ("openai", "http://h:1/v1#m", {"concurrency": 4, "stream": False})),
+    ("openai:http://h:1/v1#m?concurrency=4&stream=false",
+     ("openai", "http://h:1/v1#m", {"concurrency": 4, "stream": False})),
     ("hf:/models/x", ("hf", "/models/x", {})),
     ("MOCK", ("mock", "", {})),
 ])

@@ -198,7 +198,7 @@ def test_default_blocks_every_repeated_token_ngram(lm, provider):
 
 def test_word_continuations_are_the_tokens_starting_with_a_letter(provider):
     exempt = provider._continuations
-    tok = lambda s: provider.llm.tokenize(s.encode(), add_bos=False, special=False)
+    tok = lambda s: provider.llm.tokenize(s.encode(), add_bos=False, special=False)  # noqa: E731
     assert len(exempt) > 1000
     assert tok("The")[0] in exempt and tok("ing")[0] in exempt
     assert tok(" the")[0] not in exempt and tok(".")[0] not in exempt and tok("\n")[0] not in exempt
@@ -236,7 +236,7 @@ def test_a_short_ngram_limit_really_acts_inside_llama_cpp(lm, provider):
 def test_prose_vocabulary_covers_smollm2_list_tokens(provider):
     provider._processors(GenerationConfig(prose=True))
     prose = provider._prose
-    tok = lambda s: provider.llm.tokenize(s.encode(), add_bos=False, special=False)
+    tok = lambda s: provider.llm.tokenize(s.encode(), add_bos=False, special=False)  # noqa: E731
     for marker in ["1", "-", "*", "#", "##", "["]:
         ids = tok(marker)
         assert len(ids) == 1 and ids[0] in prose.markers, marker

@@ -5,6 +5,7 @@ test_engine_resume.py; loop guard and plan fallback in test_engine_guards.py).""
 from __future__ import annotations
 
 import pytest
+
 from engine_helpers import (
     INSTRUCTION,
     Recorder,
@@ -14,7 +15,6 @@ from engine_helpers import (
     section_files,
     without_prefill,
 )
-
 from longform.backends import load_backend
 from longform.errors import UsageError
 from longform.pipeline.events import Callbacks

@@ -4,6 +4,7 @@ are redrawn, and unusable plans are retried or fall back."""
 from __future__ import annotations
 
 import pytest
+
 from engine_helpers import (
     INSTRUCTION,
     LOOP,
@@ -13,7 +14,6 @@ from engine_helpers import (
     mock_lm,
     read,
 )
-
 from longform.backends.mock import MockProvider
 from longform.pipeline.runner import AgentWrite, WriteSettings
 from longform.text import repeated_ngram_share
@@ -42,7 +42,8 @@ def test_loop_is_regenerated(tmp_path):
 
     lm = mock_lm(responder=lorem_responder(loop_once))
     recorder = Recorder()
-    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns"), [recorder]).run("A story about a harbor", tmp_path / "r")
+    settings = WriteSettings(target_words=1200, layout="turns")
+    result = AgentWrite(lm, settings, [recorder]).run("A story about a harbor", tmp_path / "r")
     record = result.sections[1]
     assert record.calls == 2
     assert "lantern swings" not in record.text
@@ -64,7 +65,8 @@ def test_empty_draft_after_the_heading_is_regenerated(tmp_path):
         return "" if "part 2 of" in last_user(messages) and n == 1 else None
 
     lm = mock_lm(responder=lorem_responder(nothing_once))
-    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns"), []).run("A story about a harbor", tmp_path / "r")
+    settings = WriteSettings(target_words=1200, layout="turns")
+    result = AgentWrite(lm, settings, []).run("A story about a harbor", tmp_path / "r")
     record = result.sections[1]
     assert record.calls == 2
     assert record.words > 50  # the second draft's prose, not just the heading
@@ -77,7 +79,8 @@ def test_draft_that_stops_far_short_is_redrawn(tmp_path):
         return None
 
     lm = mock_lm(responder=lorem_responder(short_once))
-    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns"), []).run("A story about a harbor", tmp_path / "r")
+    settings = WriteSettings(target_words=1200, layout="turns")
+    result = AgentWrite(lm, settings, []).run("A story about a harbor", tmp_path / "r")
     record = result.sections[1]
     assert record.calls == 2
     assert record.words >= record.budget * 0.5
@@ -90,7 +93,8 @@ def test_loop_in_every_draft_keeps_the_best(tmp_path):
         return None
 
     lm = mock_lm(responder=lorem_responder(always_loop))
-    result = AgentWrite(lm, WriteSettings(target_words=1200, layout="turns")).run("A story about a harbor", tmp_path / "r")
+    settings = WriteSettings(target_words=1200, layout="turns")
+    result = AgentWrite(lm, settings).run("A story about a harbor", tmp_path / "r")
     record = result.sections[1]
     assert record.calls >= 3  # settings.section.attempts drafts, then follow-ups to reach the budget
     assert record.text.startswith("## ") and "Short but clean" in record.text  # the least repetitive draft
@@ -104,7 +108,8 @@ def test_restart_of_earlier_text_is_regenerated(tmp_path):
         return None
 
     lm = mock_lm(responder=lorem_responder(copy_part_one))
-    result = AgentWrite(lm, WriteSettings(target_words=1500, layout="turns")).run("A story about a harbor", tmp_path / "r")
+    settings = WriteSettings(target_words=1500, layout="turns")
+    result = AgentWrite(lm, settings).run("A story about a harbor", tmp_path / "r")
     assert result.sections[2].calls == 2
     body_one = result.sections[0].text.split("\n\n", 1)[1]
     assert body_one not in result.sections[2].text

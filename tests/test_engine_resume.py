@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from engine_helpers import (
     INSTRUCTION,
     Recorder,
@@ -19,7 +20,6 @@ from engine_helpers import (
     read,
     section_files,
 )
-
 from longform.pipeline.runner import AgentWrite, WriteSettings
 
 # ------------------------------------------------------------------ resume after SIGKILL

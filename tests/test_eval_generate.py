@@ -229,7 +229,7 @@ def test_concurrent_items_match_sequential_ones(tmp_path):
     items = [EvalItem(i, f"Write a {100 + 50 * i}-word note number {i}", "t", 100 + 50 * i, "en") for i in range(8)]
     sequential = generate(items, "single", load_backend("mock:lorem"), tmp_path / "a")
     concurrent = generate(items, "single", load_backend("mock:lorem?delay=0.05"), tmp_path / "b", concurrency=4)
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
     assert strip(concurrent) == strip(sequential)
     ids = [r["id"] for r in read_predictions(tmp_path / "b" / "predictions.jsonl")]
     assert sorted(ids) == list(range(8))

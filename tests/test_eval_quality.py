@@ -9,11 +9,10 @@ import pytest
 
 pytest.importorskip("sentence_transformers")
 
-from longform.cli import main
-from longform import AgentWrite, WriteSettings
-from longform.quality.labelled import read_text
-
 from engine_helpers import mock_lm
+from longform import AgentWrite, WriteSettings
+from longform.cli import main
+from longform.quality.labelled import read_text
 
 DATA = Path(__file__).parent / "data" / "quality"
 

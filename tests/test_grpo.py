@@ -8,13 +8,13 @@ import json
 
 import pytest
 import torch
-from tiny_model import build_tiny_model
 
 from longform.cli import main
 from longform.data.prompts import build_prompt_set
 from longform.errors import UsageError
 from longform.rewards.combine import EPS
 from longform.train.config import load_config
+from tiny_model import build_tiny_model
 
 pytest.importorskip("trl")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 
 import pytest
@@ -13,8 +14,6 @@ from longform.pipeline.length import MIN_SECTION_WORDS, TokenRate, rebalance
 from longform.pipeline.rolling import RollingContext, keep_point
 from longform.pipeline.runner import AgentWrite, WriteSettings
 from longform.text import count_words, cut_near_words, find_loop
-
-import random
 
 
 def read(path):

@@ -8,7 +8,6 @@ the 2,000-token prompt kills the child with SIGILL (the second test fails there)
 from __future__ import annotations
 
 import importlib.util
-import signal
 import subprocess
 import sys
 from pathlib import Path

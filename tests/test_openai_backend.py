@@ -11,7 +11,6 @@ import json
 import time
 
 import pytest
-from servers import FaultProxy, free_port, llama_server
 
 from longform.backends import GenerationConfig, load_backend
 from longform.backends.base import TransientError
@@ -20,6 +19,7 @@ from longform.errors import BackendError
 from longform.pipeline.events import Callbacks
 from longform.pipeline.runner import AgentWrite, WriteSettings
 from longform.pipeline.write import SectionSettings
+from servers import FaultProxy, free_port, llama_server
 
 HELLO = [{"role": "user", "content": "Say hello to a friend in one short sentence."}]
 SHORT = GenerationConfig(max_tokens=24, seed=1)
@@ -255,7 +255,8 @@ def engine_run(server_url, tmp_path_factory):
     with FaultProxy(server_url, faults=ENGINE_FAULTS) as proxy:
         lm = make_lm(proxy.url, max_retries=3)
         writer = AgentWrite(lm, settings, callbacks=[recorder])
-        result = writer.run("Write a 300-word article about how bees make honey.", tmp_path_factory.mktemp("run") / "bees")
+        out = tmp_path_factory.mktemp("run") / "bees"
+        result = writer.run("Write a 300-word article about how bees make honey.", out)
     return result, proxy, lm, recorder
 
 

@@ -64,7 +64,8 @@ PLANS = {
         ["Introduction", "The early years", "Conclusion"],
     ),
     "markdown headings with bullets beneath": (
-        "## Introduction - 300 words\n- hook the reader\n- state the thesis\n\n## Main argument - 900 words\n- evidence",
+        "## Introduction - 300 words\n- hook the reader\n- state the thesis\n\n"
+        "## Main argument - 900 words\n- evidence",
         [300, 900],
         ["Introduction: hook the reader; state the thesis", "Main argument: evidence"],
     ),
@@ -265,7 +266,8 @@ def test_parse_plan(text, budgets, points):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "\n\n  \n", "I cannot help with that.", "...\n…\netc.", "Plan:\nOutline\n## Writing Plan", "抱歉，我无法完成。"],
+    ["", "\n\n  \n", "I cannot help with that.", "...\n…\netc.", "Plan:\nOutline\n## Writing Plan",
+     "抱歉，我无法完成。"],
 )
 def test_parse_plan_finds_nothing(text):
     assert parse_plan(text) == []

@@ -62,8 +62,8 @@ def test_quality_weight_lets_the_judge_overrule_length(tmp_path):
 
 
 def test_unscored_answers_take_no_part(tmp_path):
-    build_prefs([ITEM], writer(), judge(garbage_for=300), TEMPLATE, tmp_path, PrefSettings(k=4, length_weight=1.0, max_tokens=2000,
-                                                                                          judge_attempts=2))
+    settings = PrefSettings(k=4, length_weight=1.0, max_tokens=2000, judge_attempts=2)
+    build_prefs([ITEM], writer(), judge(garbage_for=300), TEMPLATE, tmp_path, settings)
     samples = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
     assert sum(s["score"] is None for s in samples) == 1
     pair = json.loads((tmp_path / "prefs.jsonl").read_text())

@@ -68,7 +68,8 @@ def test_the_panel_reports_sections_deciles_and_plan_adherence():
         "## Today\n\nMany lighthouses still stand because they were built to last and because towns love them. "
         "Some are museums now, and others still guide ships with automatic lamps.",
     ]
-    instruction = "Write an article about the history of lighthouses: how they were built, who kept them, and why they stand."
+    instruction = ("Write an article about the history of lighthouses: how they were built, who kept them, "
+                   "and why they stand.")
     panel = measure("\n\n".join(sections), instruction, sections=sections, points=points)
     assert panel["language"] == "en" and panel["encoder"] == "all-MiniLM-L6-v2"
     assert [row["section"] for row in panel["sections"]] == [0, 1, 2]
@@ -96,4 +97,5 @@ def test_a_text_without_prose_scores_zero():
 def test_meta_talk_and_restatement_lower_the_score():
     base = ("Keepers trimmed the wicks every evening and wrote the weather in the log. " * 3 + "\n\n") * 4
     talky = base + "I hope this helps! In the next section, I will continue writing the article."
-    assert measure(talky, "Write about lighthouse keepers.")[SCORE] < measure(base, "Write about lighthouse keepers.")[SCORE]
+    instruction = "Write about lighthouse keepers."
+    assert measure(talky, instruction)[SCORE] < measure(base, instruction)[SCORE]

@@ -41,7 +41,8 @@ def test_unfinished_documents(paragraphs_, language, ends_open):
 
 
 def test_debris_lines_are_found_in_prose():
-    share, found = lexical.debris_share(["A paragraph of prose.\n**", "Word count: 350\nMore prose.", "第三部分：\n正文。"])
+    share, found = lexical.debris_share(["A paragraph of prose.\n**", "Word count: 350\nMore prose.",
+                                         "第三部分：\n正文。"])
     assert share == 1.0 and found == ["**", "Word count: 350", "第三部分："]
     assert lexical.debris_share(["Prose with **bold words** in it.", "1914 was a year."])[0] == 0.0
 

@@ -18,8 +18,14 @@ from longform.errors import UsageError
 from longform.evals.judge import DIMENSIONS
 from longform.evals.scores import length_score
 from longform.lengths import stated_range
-from longform.rewards import (FormatReward, JudgeReward, LengthReward, combine_advantages, range_reward,
-                              split_think_answer)
+from longform.rewards import (
+    FormatReward,
+    JudgeReward,
+    LengthReward,
+    combine_advantages,
+    range_reward,
+    split_think_answer,
+)
 from longform.rewards.predict import LengthPredictor, parse_range
 
 PROSE = ("Harbours grew where rivers met the sea. Traders came with salt and cloth, and towns rose "

@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import openai
 import pytest
-from servers import free_port
 
 from longform.backends import load_backend
 from longform.serve.app import ServeSettings, create_app
 from longform.serve.jobs import JobManager
 from longform.text import count_words
+from servers import free_port
 
 
 @contextlib.contextmanager

@@ -9,11 +9,11 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
-from tiny_model import build_tiny_model
 
 from longform.cli import main
 from longform.errors import UsageError
 from longform.train.config import load_config
+from tiny_model import build_tiny_model
 
 pytest.importorskip("trl")
 

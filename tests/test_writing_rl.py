@@ -24,6 +24,7 @@ from longform.evals.judge import DIMENSIONS, JudgeTemplate
 from longform.rewards.ladder import LadderReward, ReferenceLadder
 from longform.rewards.pairwise import PairwiseJudge, parse_winner
 
+
 def prose(n: int, offset: int = 0) -> str:
     """n words of varied prose (no looping, so the repetition guard stays out of the way)."""
     import random
@@ -214,11 +215,11 @@ def test_ladder_survives_a_kill_and_resumes(tmp_path):
 def test_two_step_curriculum_run(tmp_path):
     import torch
     import yaml
-    from tiny_model import build_tiny_model
 
     from longform.train.config import load_config
     from longform.train.sft import train_and_save
     from longform.train.writing_rl import build_writing_rl_trainer
+    from tiny_model import build_tiny_model
 
     build_tiny_model(tmp_path / "tiny")
     write_refs(tmp_path / "refs.jsonl", {"a": 3, "b": 3})
@@ -289,6 +290,7 @@ def _ladder_rank(rank: int, world: int, port: int, folder: str) -> None:
 
 def test_ladder_is_shared_by_training_processes(tmp_path):
     import torch.multiprocessing as mp
+
     from servers import free_port
 
     write_refs(tmp_path / "refs.jsonl", {"a": 4, "b": 4})

@@ -25,8 +25,8 @@ from pathlib import Path
 from ..errors import BackendError, UsageError
 from .base import Completion, DeltaSink, GenerationConfig, Messages
 from .chat_template import from_llama
-from .model_file import embedded_model_path
 from .decoding import TextStream
+from .model_file import embedded_model_path
 from .sampling import MinTokens, NoRepeatNGram, ProseOnly, word_continuations
 
 # A 135M model loops easily; these defaults keep it moving without garbling text.

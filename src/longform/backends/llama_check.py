@@ -78,7 +78,8 @@ def smoke(prompt_tokens: int = 2000, timeout: float = 300) -> SmokeResult:
         done = subprocess.run([sys.executable, "-c", _CHILD, str(prompt_tokens)], capture_output=True, text=True,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
-        return SmokeResult(False, f"the embedded model did not finish a {prompt_tokens:,}-token prompt in {timeout:.0f} s")
+        return SmokeResult(False, f"the embedded model did not finish a {prompt_tokens:,}-token prompt in "
+                                  f"{timeout:.0f} s")
     if done.returncode < 0:
         return SmokeResult(False, _signal_message(-done.returncode, prompt_tokens))
     if done.returncode != 0:
@@ -96,6 +97,7 @@ def _signal_message(number: int, prompt_tokens: int) -> str:
     # A build for instructions the CPU cannot run dies by SIGILL, or by SIGSEGV where the fault is a general
     # protection fault (seen here: AMX's `ldtilecfg` on a VM that advertises AMX).
     kind = {signal.SIGILL: "Illegal instruction", signal.SIGSEGV: "Segmentation fault"}.get(number)
-    cause = f" ({kind}): llama-cpp-python was likely compiled for CPU instructions this machine cannot run" if kind else ""
+    cause = (f" ({kind}): llama-cpp-python was likely compiled for CPU instructions this machine cannot run"
+             if kind else "")
     return (f"the embedded model died with {name} on a {prompt_tokens:,}-token prompt{cause}; reinstall "
             "llama-cpp-python with the portable build: `python tools/install_llama.py` (or `make clean` then `make`)")

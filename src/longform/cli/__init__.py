@@ -19,8 +19,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import data as data_commands
-    from . import eval as eval_commands
     from . import doctor, serve, train, write
+    from . import eval as eval_commands
 
     parser = _Parser(prog="longform", description="Make language models write ultra-long text.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

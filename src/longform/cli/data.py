@@ -17,8 +17,13 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import (add_backend_options, add_layout_options, backend_from_args, backends_from_args,
-                     write_settings_from_args)
+from .common import (
+    add_backend_options,
+    add_layout_options,
+    backend_from_args,
+    backends_from_args,
+    write_settings_from_args,
+)
 from .judge_options import add_judge_options, judge_setup
 
 

@@ -1,7 +1,8 @@
 """`longform data references` and `data select`: Writing-RL's reference ladders and margin-aware selection.
 
     longform data references --prompts prompts.jsonl --source single:embedded \\
-        --source agentwrite:embedded --source single:openai:http://gpu:8000/v1#big --judge-backend openai:URL#J --out refs
+        --source agentwrite:embedded --source single:openai:http://gpu:8000/v1#big \\
+        --judge-backend openai:URL#J --out refs
     longform data select --references refs --policy embedded --top 500 --judge-backend openai:URL#J --out sel
 """
 

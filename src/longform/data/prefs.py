@@ -6,7 +6,8 @@ For each instruction, k responses are sampled (different seeds). Each is scored
 
 with S_l the LongBench-Write length score against the instruction's target and
 S_q the judge's six-dimension quality score (both 0..100; w = `length_weight`).
-With w = 1 no judge is needed (length-only pairs). The best response is `chosen`; `rejected` is a random one among those scoring
+With w = 1 no judge is needed (length-only pairs). The best response is `chosen`; `rejected` is a random
+one among those scoring
 strictly lower. A response the judge could not score takes no part; an
 instruction left with fewer than two scored responses, or with all scores equal,
 gives no pair, and the report counts why.

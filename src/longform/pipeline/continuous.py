@@ -99,13 +99,15 @@ class ContinuousWriter:
         max_tokens = max(16, min(room, self.rate.tokens_for(round(missing * self.policy.overshoot)) + 8))
         attempt = len(draft.completions) + 1
         config = self.generation.merged(max_tokens=max_tokens, seed=seed + 7919 * (attempt - 1), prose=True,
-                                        min_tokens=max(1, min(max_tokens, round(self.rate.tokens_for(missing) * self.policy.floor))))
+                                        min_tokens=max(1, min(max_tokens, round(self.rate.tokens_for(missing)
+                                                                                * self.policy.floor))))
         completion = self.lm.complete(messages, config, on_delta=hooks.on_delta,
                                       on_retry=lambda _n, err: self._replay(draft, hooks, f"retrying after: {err}"))
         draft.completions.append(completion)
         draft.generated_words += count_words(completion.text, self.rule)
         hooks.on_call("section", index, attempt, completion)
-        new = completion.text if draft.text else clean_section(completion.text)  # a headless piece may open with chatter
+        # a headless piece may open with chatter
+        new = completion.text if draft.text else clean_section(completion.text)
         loop = find_loop(new, document[-LOOP_LOOKBACK:])
         if loop is not None:
             new = new[:loop]

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from ..backends import LM, GenerationConfig
 from ..backends.base import Completion, Messages
-from ..text import (count_words, overlap_with, repeated_ngram_share, split_sentences, trim_to_sentence,
-                    trim_to_words)
+from ..text import count_words, overlap_with, repeated_ngram_share, split_sentences, trim_to_sentence, trim_to_words
 
 _CHATTER = re.compile(
     r"^\s*(sure|certainly|of course|here is|here's|okay|ok|great|好的|当然|以下是|下面是)\b.*?[:：!！.。]?\s*$",

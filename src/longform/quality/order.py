@@ -46,7 +46,8 @@ _OPENER_ZH = re.compile(r"^\W*(但是|但|而且|所以|因此|然后|此外|另
 
 _LAST = 99
 _RANKS_EN = [
-    (re.compile(r"^\W*(first(ly)?|to (begin|start)|start (by|with)|begin (by|with)|the first \w+ (is|was))\b", re.I), 1),
+    (re.compile(r"^\W*(first(ly)?|to (begin|start)|start (by|with)|begin (by|with)|the first \w+ (is|was))\b",
+                re.I), 1),
     (re.compile(r"^\W*(second(ly)?|the second \w+ (is|was))\b", re.I), 2),
     (re.compile(r"^\W*(third(ly)?|the third \w+ (is|was))\b", re.I), 3),
     (re.compile(r"^\W*(fourth(ly)?|the fourth \w+ (is|was))\b", re.I), 4),
@@ -62,7 +63,8 @@ _RANKS_ZH = [
     (re.compile(r"^\W*(最后|总之|综上|总而言之)"), _LAST),
 ]
 _FULL_NAME_EN = re.compile(r"\b([A-Z][a-z]{2,}) ([A-Z][a-z]{2,})\b")
-_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
+_SURNAMES = ("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+             "余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文")
 # a name opens a clause (after punctuation or 叫) where an ordinary word rarely starts with a surname character
 _FULL_NAME_ZH = re.compile(f"(?:^|(?<=[，。！？、：；“”\"\\s叫]))[{_SURNAMES}]([\u4e00-\u9fff]{{2}})", re.M)
 
@@ -107,7 +109,8 @@ def _marks(paragraph: str, text: str, language: str) -> _Marks:
 
 
 # a news report's dateline opens its first paragraph: "本报讯", "新华社北京3月5日电", "LONDON (Reuters) -"
-_DATELINE = re.compile(r"^\W*(本报讯|本报记者|新华社|中新社|据[^，。]{0,8}报道|[A-Z][A-Z .]{2,30}(\([^)]{2,20}\))?\s+[-—–])")
+_DATELINE = re.compile(r"^\W*(本报讯|本报记者|新华社|中新社|据[^，。]{0,8}报道"
+                       r"|[A-Z][A-Z .]{2,30}(\([^)]{2,20}\))?\s+[-—–])")
 
 
 def _rank(paragraph: str, language: str) -> int | None:
