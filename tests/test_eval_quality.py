@@ -86,3 +86,16 @@ def test_eval_decay_on_predictions_and_bad_input(tmp_path, capsys):
                             "--ids")]:
         code, out, err = run(argv, capsys)
         assert code == 2 and len(err.splitlines()) == 1 and contains in err, err
+
+
+def test_compare_shows_the_panel_beside_the_length_score(tmp_path, capsys):
+    predictions = rows_file(tmp_path)
+    for name, extra in (("with", []), ("without", ["--no-quality"])):
+        assert run(["eval", "score", "--predictions", str(predictions), "--out", str(tmp_path / name),
+                    "--title", name, *extra], capsys)[0] == 0
+    code, out, err = run(["eval", "compare", str(tmp_path / "with"), str(tmp_path / "without")], capsys)
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("| quality_score |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert float(cells[1]) > 0 and cells[2] == "–"
+    assert "| quality_score [500,2000) |" in out

@@ -250,7 +250,8 @@ def _load_report(directory: Path) -> dict:
 
 
 def compare_reports(dirs: list[str | Path]) -> str:
-    """Markdown table with one column per run: count, S_l, S_q, S, unscored, then S_l per bucket."""
+    """Markdown table with one column per run: count, S_l, S_q, S, unscored, S_l per bucket, and the
+    quality panel's means (overall and quality_score per bucket) when any run has them."""
     if not dirs:
         raise UsageError("compare needs at least one run directory")
     reports = [_load_report(Path(d)) for d in dirs]
@@ -263,6 +264,12 @@ def compare_reports(dirs: list[str | Path]) -> str:
     for label in labels:
         cells = [(r.get("by_bucket", {}).get(label) or {}) for r in reports]
         body.append([f"S_l {label}", *(_with_count(c) for c in cells)])
+    if any(r["overall"].get("quality") for r in reports):  # the quality panel's means, where runs have them
+        for key in QUALITY_COLUMNS:
+            body.append([key, *((r["overall"].get("quality") or {}).get(key) for r in reports)])
+        for label in labels:
+            cells = [((r.get("by_bucket", {}).get(label) or {}).get("quality") or {}) for r in reports]
+            body.append([f"quality_score {label}", *(c.get("quality_score") for c in cells)])
     return "\n".join(_table(["", *names], body)) + "\n"
 
 
