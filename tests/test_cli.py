@@ -68,6 +68,9 @@ def test_write_prints_the_document_path(tmp_path):
     # progress goes to stderr, never to stdout
     assert "section 1/" in done.stderr and "wrote" in done.stderr.splitlines()[-1]
     assert done.stdout.strip().splitlines() == [str(path)]
+    # the quality panel's line, just before the summary (the mock's word salad scores low)
+    panel = done.stderr.splitlines()[-2]
+    assert panel.startswith("quality panel (a proxy): ") or panel.startswith("quality panel: not installed"), panel
 
 
 def test_write_default_out_dir(tmp_path):

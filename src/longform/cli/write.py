@@ -63,10 +63,10 @@ def run(args: argparse.Namespace) -> int:
     callbacks = [] if args.quiet else [ProgressBar() if sys.stderr.isatty() else LogLines()]
     result = AgentWrite(lm, settings, callbacks).run(instruction, out, resume=args.resume)
     total = lm.usage
-    print(f"wrote {result.words:,} words in {len(result.sections)} sections "
-          f"({result.seconds:.0f} s, {total.completion_tokens:,} tokens)", file=sys.stderr)
     if not args.quiet:
         _quality_line(result.path)
+    print(f"wrote {result.words:,} words in {len(result.sections)} sections "
+          f"({result.seconds:.0f} s, {total.completion_tokens:,} tokens)", file=sys.stderr)
     print(result.document)
     return 0
 
