@@ -19,6 +19,8 @@ Spec: `panel`, or `panel?length_weight=0.5&margin=2`.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..errors import UsageError
 from ..lengths import target_words_from_instruction
 from ..text import count_words
@@ -48,7 +50,7 @@ class PanelJudge:
 
         if not (response or "").strip():
             return {"S_q": 0.0, "quality_score": 0.0, "S_l": 0.0, "proxy": NAME}
-        quality = measure(response, instruction or "")["quality_score"]
+        quality = _quality(instruction or "", response)
         target = target_words_from_instruction(instruction or "")
         s_l = length_score(target, count_words(response)) if target else None
         rating = quality if s_l is None else (1 - self.length_weight) * quality + self.length_weight * s_l
@@ -71,6 +73,12 @@ class PanelJudge:
         gap = self.rate(instruction, answer)["S_q"] - self.rate(instruction, reference)["S_q"]
         outcome = "win" if gap > self.margin else "loss" if gap < -self.margin else "tie"
         return Comparison(outcome, [round(gap, 2)])
+
+
+@lru_cache(maxsize=1024)
+def _quality(instruction: str, response: str) -> float:
+    """The panel's score, kept: a curriculum compares against the same reference again and again."""
+    return measure(response, instruction)["quality_score"]
 
 
 def load_judge(spec: str, **server):
