@@ -16,9 +16,9 @@ from longform.backends import GenerationConfig, load_backend
 from longform.backends.base import TransientError
 from longform.backends.openai_compat import OpenAIProvider
 from longform.errors import BackendError
+from longform.pipeline.drafts import SectionSettings
 from longform.pipeline.events import Callbacks
 from longform.pipeline.runner import AgentWrite, WriteSettings
-from longform.pipeline.write import SectionSettings
 from servers import FaultProxy, free_port, llama_server
 
 HELLO = [{"role": "user", "content": "Say hello to a friend in one short sentence."}]

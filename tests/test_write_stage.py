@@ -2,8 +2,8 @@
 
 import pytest
 
-from longform.pipeline.context import spoken_length
-from longform.pipeline.write import clean_section, drop_meta_paragraphs, section_heading
+from longform.pipeline.cleaning import clean_section, drop_meta_paragraphs, section_heading
+from longform.pipeline.layouts.base import spoken_length
 
 
 @pytest.mark.parametrize("text, kept", [
@@ -57,7 +57,7 @@ def test_spoken_length_rounds_odd_budgets(words, spoken):
 
 
 def test_chinese_sections_get_the_token_rate_of_characters():
-    from longform.pipeline.write import SectionSettings
+    from longform.pipeline.drafts import SectionSettings
 
     s = SectionSettings()
     assert s.for_language("en") is s

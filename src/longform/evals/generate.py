@@ -245,8 +245,8 @@ class _ItemWriter:
         return max(1, room if self.single_max_tokens is None else min(wanted, room))
 
     def _agentwrite(self, item: EvalItem, events: list[EvalCallbacks]) -> tuple[str, int, float]:
+        from ..pipeline.drafts import SectionSettings
         from ..pipeline.runner import AgentWrite, WriteSettings
-        from ..pipeline.write import SectionSettings
 
         settings = dataclasses.replace(self.settings or WriteSettings(), target_words=item.length, seed=self.seed,
                                        generation=self.generation,

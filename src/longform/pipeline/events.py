@@ -1,15 +1,20 @@
-"""Hooks that let a progress bar, a log or a web page follow a run.
+"""How a run reports: public hooks for a progress bar, a log or a web page, and the
+recorder that feeds them and the trace.
 
 Subclass `Callbacks` and override what you need; every hook is a no-op by
-default. A run takes a list of them and calls each in order.
+default. A run takes a list of them and calls each in order. Inside a run, one
+`RunRecorder` writes each model call to the trace and tells the callbacks; the
+layouts report through it (`SectionReport`), never through callbacks of their own.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .document import CallRecord
+
 if TYPE_CHECKING:
-    from .document import CallRecord, RunMeta, SectionRecord
+    from .document import RunDir, RunMeta, SectionRecord
     from .plan import Plan, Section
 
 
@@ -28,7 +33,7 @@ class Callbacks:
 
     def on_section_end(self, record: "SectionRecord") -> None: ...
 
-    def on_call(self, record: "CallRecord") -> None: ...
+    def on_call(self, record: CallRecord) -> None: ...
 
     def on_run_end(self, document_path: str) -> None: ...
 
@@ -44,3 +49,49 @@ class Fanout(Callbacks):
             targets = object.__getattribute__(self, "targets")
             return lambda *args, **kw: [getattr(t, name)(*args, **kw) for t in targets] and None
         return object.__getattribute__(self, name)
+
+
+class SectionReport:
+    """What a layout tells the run while it writes one section (`section` is None for the
+    plan): each model call, streamed text, a void stream, a context roll. One object, so a
+    layout needs no callbacks of its own and no lambdas to wire them."""
+
+    def __init__(self, recorder: "RunRecorder", section: "Section | None"):
+        self.recorder, self.section = recorder, section
+
+    def call(self, stage: str, attempt: int, completion) -> None:
+        self.recorder.call(stage, self.section.index if self.section else None, attempt, completion)
+
+    def delta(self, text: str) -> None:
+        if self.section is not None:
+            self.recorder.events.on_section_delta(self.section, text)
+
+    def reset(self, reason: str) -> None:
+        if self.section is not None:
+            self.recorder.events.on_section_reset(self.section, reason)
+
+    def replay(self, reason: str, text: str) -> None:
+        """The streamed text is void: say why, then send the section as it now stands."""
+        self.reset(reason)
+        if text:
+            self.delta(text)
+
+    def roll(self, context) -> None:
+        self.recorder.run_dir.save_context(context.to_dict())
+
+
+class RunRecorder:
+    """The one place a run's progress goes: the trace on disk (every call as a CallRecord)
+    and the public callbacks. Layouts and the planner report through `section(...)`."""
+
+    def __init__(self, run_dir: "RunDir", events: Callbacks):
+        self.run_dir, self.events = run_dir, events
+
+    def section(self, section: "Section | None") -> SectionReport:
+        return SectionReport(self, section)
+
+    def call(self, stage: str, section: int | None, attempt: int, c) -> None:
+        record = CallRecord(stage, section, attempt, c.prompt_tokens, c.cached_tokens,
+                            c.completion_tokens, round(c.seconds, 3), c.finish_reason, c.attempts - 1)
+        self.run_dir.add_call(record)
+        self.events.on_call(record)

@@ -7,11 +7,10 @@ deterministic plan derived from the instruction, so a run never stalls here.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from .. import prompts
 from ..backends import LM, GenerationConfig
-from ..backends.base import Completion
 from ..text import detect_language
 from .plan import (
     MAX_SECTIONS,
@@ -22,6 +21,9 @@ from .plan import (
     parse_plan,
     plan_is_usable,
 )
+
+if TYPE_CHECKING:
+    from .events import SectionReport
 
 # Sections of 200-1,000 words, as AgentWrite asks; ~350 is what a small model
 # writes in one reply without padding or looping.
@@ -51,8 +53,10 @@ def make_plan(
     lang: str,
     config: GenerationConfig,
     attempts: int = 4,
-    on_call: Callable[[int, Completion], None] | None = None,
+    report: "SectionReport | None" = None,
 ) -> Plan:
+    """A plan for `instruction` from the model, re-asked up to `attempts` times, else the
+    fallback plan; every call is told to `report` (as stage "plan")."""
     n = suggested_sections(target_words)
     # Two phrasings, alternated: each fails differently on a small model.
     requests = [prompts.render("plan", lang=lang, instruction=instruction, sections=n, target_words=target_words),
@@ -69,8 +73,8 @@ def make_plan(
         # n-gram blocking would forbid the list's own repeated pattern ("- 300 words\n")
         call = config.merged(seed=(config.seed or 0) + attempt, temperature=temperature, no_repeat_ngram=0)
         completion = lm.complete(messages, call)
-        if on_call:
-            on_call(attempt, completion)
+        if report:
+            report.call("plan", attempt, completion)
         text = (prefill[0]["content"] if prefill else "") + completion.text
         sections, notes = _model_sections(text, target_words, example_points(lang, n))
         if _acceptable(sections, target_words, n):

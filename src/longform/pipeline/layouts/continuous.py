@@ -12,21 +12,22 @@ rolling.py). At the end the section is cut at the sentence nearest its budget.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
-from ..backends import LM, GenerationConfig
-from ..backends.base import Completion
-from ..errors import UsageError
-from ..text import count_words, cut_near_words, find_loop, trim_to_sentence
-from .length import LengthPolicy, TokenRate
-from .rolling import RollingContext
-from .write import _META, clean_section, drop_meta_paragraphs
+from ...backends.base import Completion
+from ...errors import UsageError
+from ...text import count_words, find_loop, trim_to_sentence
+from ..cleaning import META, clean_section, drop_meta_paragraphs
+from ..document import SectionRecord
+from ..events import SectionReport
+from ..length import TokenRate
+from ..plan import Section
+from ..rolling import RollingContext
+from .base import RunState, SectionLayout, record_section
 
 LOOP_LOOKBACK = 6000  # characters of earlier text a new passage is compared with
 SUMMARY_TOKENS = 240
 SUMMARY_RESERVE = SUMMARY_TOKENS + 96  # kept free in every prompt: the summary branch must fit too
 MIN_CHUNK = 128  # a call with less room than this rolls the context first
-FINAL_STEP = 40  # words the last section asks for at least, so a call a few words short can end its sentence
 
 
 @dataclass
@@ -43,69 +44,67 @@ class SectionDraft:
         return self.completions[-1].finish_reason if self.completions else "stop"
 
 
-@dataclass
-class Hooks:
-    """How the writer reports: every call (stage, section, attempt, completion),
-    a new roll, and streamed text (delta / reset, as in pipeline.events)."""
+class ContinuousLayout(SectionLayout):
+    """Keeps between sections: the rolling context and the token rate learnt so far."""
 
-    on_call: Callable[[str, int, int, Completion], None] = lambda *a: None
-    on_roll: Callable[[RollingContext], None] = lambda c: None
-    on_delta: Callable[[str], None] = lambda t: None
-    on_reset: Callable[[str], None] = lambda r: None
+    name = "continuous"
 
+    def resume(self, state: RunState) -> None:
+        saved = RollingContext.rolls_from(state.run_dir.load_context())
+        self.context = RollingContext(state.meta.instruction, state.plan, state.meta.language, saved).restored(
+            len(state.done), state.raw_text())
+        self.rate = TokenRate(state.section_settings.tokens_per_word)
+        for record in state.done:  # a resumed run knows the rate an uninterrupted one would have
+            self.rate.add(record.completion_tokens, record.generated_words)
+        self.lm, self.generation, self.window = state.lm, state.settings.generation, state.window()
+        self.length, self.rule = state.length, state.meta.word_rule
 
-class ContinuousWriter:
-    def __init__(self, lm: LM, context: RollingContext, generation: GenerationConfig, rate: TokenRate,
-                 window: int, policy: LengthPolicy | None = None, word_rule: str = "official"):
-        self.lm, self.context, self.generation, self.rate = lm, context, generation, rate
-        self.window, self.policy, self.rule = window, policy or LengthPolicy(), word_rule
+    def write(self, state: RunState, section: Section, budget: int, final: bool) -> SectionRecord:
+        draft = self._section(section.index, budget, state.heading(section), state.raw_text(),
+                              state.seed(section), state.report(section), final)
+        record = record_section(state, section, budget, draft.text, draft.completions, draft.notes)
+        record.generated_words = draft.generated_words
+        # learnt per finished section only, so a resumed run sizes its calls as an uninterrupted one
+        self.rate.add(record.completion_tokens, record.generated_words)
+        return record
 
-    def write(self, index: int, budget: int, heading: str, before: str, seed: int, hooks: Hooks,
-              final: bool = False) -> SectionDraft:
-        """Section `index` with a `budget` of words, after the document text `before`.
-
-        The `final` section is held to its whole budget, not `policy.low` of it:
-        its budget is what the document still lacks, and a user who asks for
-        20,000 words expects at least 20,000, so it is written on until its
-        complete sentences reach the budget."""
+    def _section(self, index: int, budget: int, heading: str, before: str, seed: int, report: SectionReport,
+                 final: bool) -> SectionDraft:
+        """Section `index` with a `budget` of words, after the document text `before`;
+        written on until the length controller has enough (see LengthController.missing)."""
         draft = SectionDraft(heading)
         prefix = before + ("\n\n" if before else "")
         if heading:
-            hooks.on_delta(heading)
+            report.delta(heading)
         stalls = 0
-        enough = 0 if final else budget * (1 - self.policy.low)
-        while len(draft.completions) < self.policy.max_calls:
-            # complete sentences only: _finish drops an unfinished last one
-            missing = budget - count_words(trim_to_sentence(draft.text) if final else draft.text, self.rule)
-            if missing <= 0 or missing < enough:
+        while len(draft.completions) < self.length.policy.max_calls:
+            missing = self.length.missing(draft.text, budget, final)
+            if not missing:
                 break
-            if final:  # room to end a sentence; _finish cuts at the first sentence end past the budget
-                missing = max(missing, FINAL_STEP)
-            added = self._chunk(index, prefix, heading, draft, missing, seed, hooks)
+            added = self._chunk(index, prefix, heading, draft, missing, seed, report)
             stalls = stalls + 1 if added < 3 else 0
             if stalls >= 2:  # the model keeps ending or looping right away: take what we have
                 draft.notes.append("stopped early: no new text twice")
                 break
-        self._finish(draft, budget, hooks)
+        self._finish(draft, budget, report)
         return draft
 
     def _chunk(self, index: int, prefix: str, heading: str, draft: SectionDraft, missing: int, seed: int,
-               hooks: Hooks) -> int:
+               report: SectionReport) -> int:
         """One call on the section; returns the words it added once loops and talk about the task are cut."""
         document = prefix + draft.text
         before = count_words(draft.text, self.rule)
-        messages = self._fitting(document, index, hooks)
+        messages = self._fitting(document, index, report)
         room = self.window - self.lm.count_tokens(messages) - SUMMARY_RESERVE
-        max_tokens = max(16, min(room, self.rate.tokens_for(round(missing * self.policy.overshoot)) + 8))
+        max_tokens, min_tokens = self.length.call_limits(self.rate, missing, room)
         attempt = len(draft.completions) + 1
         config = self.generation.merged(max_tokens=max_tokens, seed=seed + 7919 * (attempt - 1), prose=True,
-                                        min_tokens=max(1, min(max_tokens, round(self.rate.tokens_for(missing)
-                                                                                * self.policy.floor))))
-        completion = self.lm.complete(messages, config, on_delta=hooks.on_delta,
-                                      on_retry=lambda _n, err: self._replay(draft, hooks, f"retrying after: {err}"))
+                                        min_tokens=min_tokens)
+        completion = self.lm.complete(messages, config, on_delta=report.delta,
+                                      on_retry=lambda _n, err: report.replay(f"retrying after: {err}", draft.text))
         draft.completions.append(completion)
         draft.generated_words += count_words(completion.text, self.rule)
-        hooks.on_call("section", index, attempt, completion)
+        report.call("section", attempt, completion)
         # a headless piece may open with chatter
         new = completion.text if draft.text else clean_section(completion.text)
         loop = find_loop(new, document[-LOOP_LOOKBACK:])
@@ -113,25 +112,25 @@ class ContinuousWriter:
             new = new[:loop]
             draft.notes.append(f"call {attempt}: cut a repeated passage")
             draft.text += new
-            self._replay(draft, hooks, "cut a repeated passage")
+            report.replay("cut a repeated passage", draft.text)
         else:
             draft.text += new
-        self._drop_meta(draft, heading, attempt, hooks)
+        self._drop_meta(draft, heading, attempt, report)
         return count_words(draft.text, self.rule) - before
 
-    def _drop_meta(self, draft: SectionDraft, heading: str, attempt: int, hooks: Hooks) -> None:
+    def _drop_meta(self, draft: SectionDraft, heading: str, attempt: int, report: SectionReport) -> None:
         """Remove talk about the task as soon as it appears, so the length controller
         sees the words that remain and writes on (the heading is never touched)."""
         body = draft.text[len(heading):]
-        if not _META.search(body):
+        if not META.search(body):
             return
         kept = drop_meta_paragraphs(body)
         if kept != body:
             draft.text = heading + kept
             draft.notes.append(f"call {attempt}: dropped text about the task")
-            self._replay(draft, hooks, "dropped text about the task")
+            report.replay("dropped text about the task", draft.text)
 
-    def _fitting(self, document: str, index: int, hooks: Hooks):
+    def _fitting(self, document: str, index: int, report: SectionReport):
         """The call's messages, rolling the context first when too little room is left."""
         messages = self.context.messages(document)
         if self._fits(messages):
@@ -140,14 +139,14 @@ class ContinuousWriter:
         config = self.generation.merged(max_tokens=SUMMARY_TOKENS, seed=index * 31 + len(self.context.rolls),
                                         prose=True)
         completion = self.lm.complete(summary_call, config)
-        hooks.on_call("summary", index, len(self.context.rolls) + 1, completion)
+        report.call("summary", len(self.context.rolls) + 1, completion)
         summary = trim_to_sentence(clean_section(completion.text))
         self.context.roll(document, index, summary, self.rule)
         messages = self.context.messages(document)
         while not self._fits(messages) and self.context.last.kept_from < len(document):
             self.context.shrink(document, self.rule)  # the kept words were many tokens
             messages = self.context.messages(document)
-        hooks.on_roll(self.context)
+        report.roll(self.context)
         if not self._fits(messages):
             raise UsageError(f"the task and outline leave no room in a {self.window}-token window; "
                              "use a shorter outline or a model with a larger window")
@@ -156,19 +155,8 @@ class ContinuousWriter:
     def _fits(self, messages) -> bool:
         return self.lm.count_tokens(messages) + SUMMARY_RESERVE + MIN_CHUNK <= self.window
 
-    def _finish(self, draft: SectionDraft, budget: int, hooks: Hooks) -> None:
-        text = draft.text
-        if count_words(text, self.rule) > budget * self.policy.cut_over:
-            text = cut_near_words(text, budget, self.rule)
-        elif draft.finish_reason == "length":
-            text = trim_to_sentence(text)
+    def _finish(self, draft: SectionDraft, budget: int, report: SectionReport) -> None:
+        text = self.length.fit(draft.text, budget, draft.finish_reason)
         if text != draft.text:
             draft.text = text
-            self._replay(draft, hooks, "trimmed to length")
-
-    @staticmethod
-    def _replay(draft: SectionDraft, hooks: Hooks, reason: str) -> None:
-        """Tell a stream that what it shows is void and send the section as it now stands."""
-        hooks.on_reset(reason)
-        if draft.text:
-            hooks.on_delta(draft.text)
+            report.replay("trimmed to length", draft.text)

@@ -1,0 +1,26 @@
+"""What a run of AgentWrite can be told: the target, the seed, the layout and the
+settings of its stages. One dataclass, so the CLI, evals, serve and data builds
+configure a run the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..backends import GenerationConfig
+from .drafts import SectionSettings
+from .length import LengthPolicy
+
+DEFAULT_TARGET_WORDS = 2000
+
+
+@dataclass
+class WriteSettings:
+    target_words: int | None = None  # None: read from the instruction, else the default
+    seed: int = 0
+    plan_attempts: int = 4
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    section: SectionSettings = field(default_factory=SectionSettings)
+    layout: str = "auto"  # see pipeline.layouts; auto = continuous where the backend allows
+    context_tokens: int | None = None  # working window; None: the backend's (lm.working_window)
+    control_length: bool = True
+    length: LengthPolicy = field(default_factory=LengthPolicy)
