@@ -27,7 +27,7 @@ class SectionSettings:
     tokens_per_word: float = 1.2  # SmolLM2's tokenizer: ≈1.1-1.3 per English word
     tokens_per_cjk: float = 2.4  # …and ≈2 per Chinese character (byte-level BPE)
     headroom: float = 1.2  # max_tokens = budget × tokens_per_word × headroom
-    max_over: float = 1.15  # drafts longer than budget × max_over are cut at a sentence
+    max_over: float = 1.15  # a guard on every draft, length control or not: past budget × max_over it is cut
     max_repeat_share: float = 0.25  # repeated 4-grams within a draft
     max_overlap: float = 0.4  # 4-grams shared with the text so far
     min_share: float = 0.5  # a draft the model ended below budget × min_share is redrawn

@@ -18,7 +18,7 @@ from typing import Callable
 from ... import prompts
 from ...backends.base import Messages
 from ...errors import UsageError
-from ...text import count_words, find_loop, trim_to_sentence, trim_to_words
+from ...text import count_words, find_loop, trim_to_sentence
 from ..cleaning import clean_section
 from ..document import SectionRecord
 from ..plan import Plan, Section
@@ -37,6 +37,8 @@ class TurnsLayout(SectionLayout):
         completions = [d.completion for d in drafts]
         text = best.text
         if state.settings.control_length:
+            # the final section is held to `low` × budget here, like the others: holding it to
+            # the whole budget costs follow-up turns, and comes with the quality work (issue 23)
             text = self._extend(state, section, messages, text, budget, completions)
             if text != best.text:  # a stream shows the section as it now stands
                 state.report(section).replay("continued to reach its length", text)
@@ -46,14 +48,15 @@ class TurnsLayout(SectionLayout):
 
     def _extend(self, state: RunState, section: Section, messages: Messages, text: str, budget: int,
                 completions: list) -> str:
-        """While `text` is short of its budget, ask for more in a follow-up turn and append
-        the answer. A follow-up that adds nothing, or only repeats, ends it."""
-        settings, report = state.section_settings, state.report(section)
+        """While the length controller finds `text` short of its budget, ask for more in a
+        follow-up turn and append the answer; then cut it as the controller says. A
+        follow-up that adds nothing, or only repeats, ends it."""
+        settings, report, length = state.section_settings, state.report(section), state.length
         config = state.settings.generation.merged(seed=state.seed(section))
         first = len(completions)
-        for attempt in range(state.settings.length.max_calls - 1):
-            missing = budget - count_words(text, settings.word_rule)
-            if missing < budget * 0.07:
+        for attempt in range(length.policy.max_calls - 1):
+            missing = length.missing(text, budget)
+            if not missing:
                 break
             request = prompts.render("section_more", lang=state.meta.language, words=max(50, round(missing, -1)))
             follow = messages + [{"role": "assistant", "content": text}, {"role": "user", "content": request}]
@@ -68,9 +71,7 @@ class TurnsLayout(SectionLayout):
             if count_words(more, settings.word_rule) < 3:
                 break
             text = text.rstrip() + "\n\n" + trim_to_sentence(more)
-        if count_words(text, settings.word_rule) > budget * settings.max_over:
-            text = trim_to_words(text, int(budget * settings.max_over), settings.word_rule)
-        return text
+        return length.fit(text, budget)
 
 
 def section_request(instruction: str, plan: Plan, index: int, lang: str) -> str:
