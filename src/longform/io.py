@@ -1,7 +1,9 @@
-"""Crash-safe file writes: every artifact is either the old version or the new one.
+"""Crash-safe files: every artifact is either the old version or the new one, and every
+append-only log loses at most the line a kill cut short.
 
 A run directory may be killed at any instant (SIGKILL included), so files are
-written to a temporary sibling, fsynced, then renamed over the target.
+written to a temporary sibling, fsynced, then renamed over the target. Logs that
+grow a line at a time (predictions, judgments, errors, samples) are `JsonlLog`s.
 """
 
 from __future__ import annotations
@@ -10,11 +12,18 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
 from .errors import UsageError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
@@ -73,3 +82,113 @@ def staged_folder(target: str | Path) -> Iterator[Path]:
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path) -> Iterator[None]:
+    """Exclusive lock on `path`'s companion `.NAME.lock`, waiting for it if taken. An
+    `fcntl.flock` lock: the kernel drops it when its process ends, however it ends."""
+    if fcntl is None:  # pragma: no cover - Windows: one process per folder there
+        yield
+        return
+    path = Path(path)
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+TornHandler = Callable[[str, str], None]  # (where "FILE:LINE", the torn text)
+
+
+def warn_torn(where: str, text: str) -> None:
+    print(f"longform: warning: {where}: ignoring an unfinished last line "
+          f"({len(text)} characters; an interrupted write)", file=sys.stderr)
+
+
+_append_lock = threading.Lock()  # rows of concurrent threads must not interleave inside a line
+
+
+class JsonlLog:
+    """An append-only file of JSON objects, one a line, shared safely by threads and
+    processes: each row is one write, fsynced before `append` returns, under the file's
+    lock. A kill tears at most the last line, which readers skip (`on_torn` hears of
+    it) and `repair` removes; damage anywhere else is an error naming the line."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def append(self, row: dict) -> None:
+        line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _append_lock, file_lock(self.path), open(self.path, "ab") as fh:
+            if fh.tell() and not _ends_with_newline(self.path):
+                fh.write(b"\n")  # close a torn line first, so this row stays whole
+            fh.write(line)  # one write: a kill tears at most this line
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def numbered(self, on_torn: TornHandler | None = warn_torn) -> list[tuple[int, dict]]:
+        """(line number, row) pairs of the file; none when it does not exist."""
+        if not self.path.exists():
+            return []
+        rows, torn, _ = self._scan()
+        if torn is not None and on_torn is not None:
+            on_torn(f"{self.path}:{torn[0]}", torn[1])
+        return rows
+
+    def rows(self, on_torn: TornHandler | None = warn_torn) -> list[dict]:
+        return [row for _, row in self.numbered(on_torn)]
+
+    def repair(self, on_torn: TornHandler | None = warn_torn) -> None:
+        """Make the file safe to append to: drop a torn last line and end with a newline.
+        Rewritten atomically, and under the lock, so a row another process is appending
+        is not cut as "torn"."""
+        if not self.path.exists():
+            return
+        with file_lock(self.path):
+            _, torn, data = self._scan()
+            if torn is not None:
+                if on_torn is not None:
+                    on_torn(f"{self.path}:{torn[0]}", torn[1])
+                kept = data.split(b"\n")[: torn[0] - 1]  # every line before the torn one, as written
+                atomic_write(self.path, lambda fh: fh.write(b"".join(line + b"\n" for line in kept)))
+            elif data and not data.endswith(b"\n"):
+                # a complete last row without its newline: the next append would join the two lines
+                atomic_write(self.path, lambda fh: fh.write(data + b"\n"))
+
+    def _scan(self) -> tuple[list[tuple[int, dict]], tuple[int, str] | None, bytes]:
+        """(line number, row) pairs, the torn last line (number, text) if any, and the raw bytes.
+
+        Lines are decoded one by one: a kill can cut a multi-byte character in half,
+        which must count as a torn line, not make the whole file unreadable."""
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {self.path}: {exc.__class__.__name__}: {exc}") from None
+        lines = data.split(b"\n")
+        last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+        rows, torn = [], None
+        for i, raw in enumerate(lines):
+            if not raw.strip():
+                continue
+            try:
+                # a hand-made file may start with a BOM
+                row = json.loads(raw.decode("utf-8-sig" if i == 0 else "utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                if i == last:  # only the last line can be half-written by a killed writer
+                    torn = (i + 1, raw.decode("utf-8", "replace"))
+                    break
+                raise UsageError(f"{self.path}:{i + 1}: invalid JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise UsageError(f"{self.path}:{i + 1}: expected a JSON object, got {type(row).__name__}")
+            rows.append((i + 1, row))
+        return rows, torn, data
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) == b"\n"

@@ -16,7 +16,6 @@ down after its retries) is tried again by the next run.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import threading
@@ -29,7 +28,8 @@ from ..backends import LM
 from ..errors import BackendError, UsageError
 from ..io import atomic_write_json, atomic_write_text, read_json
 from ..pipeline.events import Callbacks
-from ..pipeline.runner import AgentWrite, WriteSettings
+from ..pipeline.runner import WriteSettings
+from ..pipeline.systems import AgentWriteSystem
 from ..text import count_words, detect_language, repeated_ngram_share
 from .filters import FilterSettings, document_reason, near_duplicates
 from .instructions import Instruction
@@ -96,11 +96,11 @@ class _Build:
     def _document(self, index: int, item: Instruction) -> None:
         lm = self.lms[index % len(self.lms)]  # round-robin over endpoints
         seed = self.s.seed * 1_000_003 + int(hashlib.sha256(item.id.encode()).hexdigest()[:6], 16)
-        settings = dataclasses.replace(self.s.write, target_words=item.target_words, seed=seed)
         words = _Words(item, self.callbacks)
         started = time.perf_counter()
         try:
-            run = AgentWrite(lm, settings, [words]).run(item.text, self._doc_dir(item), resume=True)
+            run = AgentWriteSystem(lm, self.s.write).write(item.text, self._doc_dir(item), seed=seed, resume=True,
+                                                           target_words=item.target_words, callbacks=[words])
         except (BackendError, UsageError) as exc:
             result = self._base(item, lm) | {"status": "failed", "reason": "failed", "error": str(exc)}
         else:
@@ -112,15 +112,14 @@ class _Build:
     def _finished(self, item: Instruction, lm: LM, run, seconds: float) -> dict:
         sections = [record.text for record in run.sections]
         text = run.text
-        trace = read_json(run.path / "trace.json").get("totals", {})
         quality = self._quality(item, run) if self.s.filters.min_quality is not None else None
         reason = document_reason(item.text, item.target_words, sections, self.s.filters,
                                  self.s.write.section.word_rule, quality)
         return self._base(item, lm) | {
             "status": "kept" if reason is None else "filtered", "reason": reason,
             "words": count_words(text, self.s.write.section.word_rule), "sections": len(sections),
-            "seconds": round(float(trace.get("seconds", seconds)), 3),
-            "completion_tokens": int(trace.get("completion_tokens", 0)),
+            "seconds": round(run.usage.seconds if run.usage.calls else seconds, 3),
+            "completion_tokens": run.usage.completion_tokens,
             "repetition": round(repeated_ngram_share(text), 4), "language": detect_language(text),
             "quality_score": quality, "response": text,
         }

@@ -20,18 +20,15 @@ lists, the scores kept beside them) and `report.json` are rebuilt atomically.
 from __future__ import annotations
 
 import json
-import os
 import random
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..backends import GenerationConfig
 from ..evals.judge import JudgeTemplate, judge_response
 from ..evals.scores import length_score
-from ..io import atomic_write_json, atomic_write_text
-from ..text import count_words
+from ..io import JsonlLog, atomic_write_json, atomic_write_text
+from ..pipeline.systems import SingleCall
 from .instructions import Instruction
 
 TOKENS_PER_WORD = 1.5  # room for a single-call answer: generous, the length score judges the rest
@@ -69,11 +66,9 @@ def build_prefs(items: list[Instruction], lm, judge_lm, template: JudgeTemplate,
 
 
 def _sample(item: Instruction, j: int, lm, judge_lm, template: JudgeTemplate, settings: PrefSettings) -> dict:
-    messages = [{"role": "user", "content": item.text}]
-    max_tokens = lm.room_for(messages, settings.max_tokens or round(item.target_words * TOKENS_PER_WORD) + 64)
-    completion = lm.complete(messages, GenerationConfig(max_tokens=max_tokens, seed=settings.seed * 1000 + j))
-    text = completion.text.strip()
-    words = count_words(text)
+    writer = SingleCall(lm, max_tokens=settings.max_tokens or round(item.target_words * TOKENS_PER_WORD) + 64)
+    result = writer.write(item.text, None, target_words=item.target_words, seed=settings.seed * 1000 + j)
+    text, words = result.text, result.words
     s_l = length_score(item.target_words, words)
     if judge_lm is None:  # length only (length_weight 1): nothing to ask a judge
         return _row(item, j, text, words, s_l, None, None, s_l)
@@ -130,31 +125,15 @@ class SampleStore:
     """samples.jsonl, appended one whole line at a time; a torn last line (kill -9) is ignored."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.Lock()
+        self.log = JsonlLog(path)
+        self.log.repair(on_torn=None)  # the line a kill cut short goes: that sample is made again
         self.done = set(self.load())
 
     def load(self) -> dict:
         found = {}
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # the line a kill cut short; that sample is made again
-                found.setdefault((row["id"], row["sample"]), row)
+        for row in self.log.rows(on_torn=None):
+            found.setdefault((row["id"], row["sample"]), row)
         return found
 
     def add(self, sample: dict) -> None:
-        line = (json.dumps(sample, ensure_ascii=False) + "\n").encode("utf-8")
-        with self._lock, open(self.path, "ab") as fh:
-            if fh.tell() and not self._ends_with_newline():
-                fh.write(b"\n")  # close a torn line first, so this one stays whole
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    def _ends_with_newline(self) -> bool:
-        with open(self.path, "rb") as fh:
-            fh.seek(-1, os.SEEK_END)
-            return fh.read(1) == b"\n"
+        self.log.append(sample)

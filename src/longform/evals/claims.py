@@ -25,25 +25,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..io import file_lock  # noqa: F401 (the lock around appends and repairs lives with the logs)
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
-
-
-@contextlib.contextmanager
-def file_lock(path: str | Path) -> Iterator[None]:
-    """Exclusive lock on `path`'s companion `.NAME.lock`, waiting for it if taken."""
-    if fcntl is None:  # pragma: no cover - Windows
-        yield
-        return
-    path = Path(path)
-    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
 
 
 @contextlib.contextmanager

@@ -21,7 +21,6 @@ finished in the folder when it ends, so the last one to end sees the whole run.
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 from collections.abc import Iterable
@@ -30,18 +29,15 @@ from pathlib import Path
 
 from ..backends import LM, GenerationConfig
 from ..errors import LongformError, UsageError
-from ..io import read_json
+from ..io import JsonlLog
 from ..pipeline.events import Callbacks
+from ..pipeline.settings import WriteSettings
+from ..pipeline.systems import SYSTEMS, make_writer
 from ..text import count_words
 from .claims import claim
 from .data import EvalItem
 from .predictions import append_prediction, read_predictions, repair
 
-SYSTEMS = ("single", "agentwrite")
-# Servers rarely report their window; 8192 fits every current chat model's output limit
-# while being far above the ≈2,000 words plain models stop at.
-DEFAULT_SINGLE_MAX_TOKENS = 8192
-WINDOW_MARGIN = 16  # tokens kept free beside the prompt (template framing the count may miss)
 FAILURES_IN_A_ROW = 3
 
 
@@ -189,17 +185,16 @@ def finished_rows(path: Path, items: list[EvalItem], system: str) -> dict[int, d
 
 
 class _Failures:
-    """Failed items, logged one JSON line each as they happen."""
+    """Failed items, logged one JSON line each as they happen (errors.jsonl)."""
 
     def __init__(self, path: Path):
-        self.path, self.in_a_row = path, 0
+        self.log, self.in_a_row = JsonlLog(path), 0
         self._lock = threading.Lock()  # items may fail in worker threads
 
     def add(self, item: EvalItem, error: LongformError) -> None:
-        line = {"id": item.id, "length": item.length, "error": f"{error.__class__.__name__}: {error}",
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.log.append({"id": item.id, "length": item.length, "error": f"{error.__class__.__name__}: {error}",
+                         "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        with self._lock:
             self.in_a_row += 1
             if self.in_a_row >= FAILURES_IN_A_ROW:
                 raise error
@@ -210,51 +205,24 @@ class _Failures:
 
 
 class _ItemWriter:
-    """Produces one item's prediction row with the chosen system."""
+    """Produces one item's prediction row with the chosen system (pipeline.systems)."""
 
     def __init__(self, lm: LM, system: str, out: Path, seed: int, single_max_tokens: int | None,
                  word_rule: str, generation: GenerationConfig, settings=None):
-        self.lm, self.system, self.out, self.seed, self.settings = lm, system, out, seed, settings
-        self.single_max_tokens, self.word_rule, self.generation = single_max_tokens, word_rule, generation
+        settings = dataclasses.replace(settings or WriteSettings(), generation=generation)
+        self.writer = make_writer(system, lm, settings, max_tokens=single_max_tokens, word_rule=word_rule)
+        self.system, self.out, self.seed, self.word_rule = system, out, seed, word_rule
 
     def run(self, item: EvalItem, events: list[EvalCallbacks]) -> dict:
         if self.system == "single":
-            text, tokens, seconds = self._single(item)
-        else:
-            text, tokens, seconds = self._agentwrite(item, events)
+            # Per-item seeds: reproducible, yet items do not share one random stream.
+            result = self.writer.write(item.prompt, None, target_words=item.length, seed=self.seed * 100_003 + item.id)
+        else:  # a document killed mid-way resumes from its last finished section
+            result = self.writer.write(item.prompt, self.out / "runs" / str(item.id), target_words=item.length,
+                                       seed=self.seed, callbacks=[_SectionWords(item, events)], resume=True)
+        # usage spans every process that worked on this document, so tokens and
+        # seconds stay right for a document resumed after a kill
         return {"id": item.id, "prompt": item.prompt, "type": item.type, "length": item.length,
-                "language": item.language, "system": self.system, "response": text,
-                "response_words": count_words(text, self.word_rule), "seconds": round(seconds, 3),
-                "completion_tokens": tokens}
-
-    def _single(self, item: EvalItem) -> tuple[str, int, float]:
-        messages = [{"role": "user", "content": item.prompt}]
-        # Per-item seeds: reproducible, yet items do not share one random stream.
-        config = self.generation.merged(max_tokens=self.max_tokens(messages), seed=self.seed * 100_003 + item.id)
-        completion = self.lm.complete(messages, config)
-        return completion.text.strip(), completion.completion_tokens, completion.seconds
-
-    def max_tokens(self, messages: list[dict]) -> int:
-        """--single-max-tokens or the default, capped by what the window leaves beside the prompt."""
-        wanted = self.single_max_tokens or DEFAULT_SINGLE_MAX_TOKENS
-        window = self.lm.context_window
-        if window is None:
-            return wanted
-        room = window - self.lm.count_tokens(messages) - WINDOW_MARGIN
-        # A window the prompt fills is the backend's error to report, with its own numbers.
-        return max(1, room if self.single_max_tokens is None else min(wanted, room))
-
-    def _agentwrite(self, item: EvalItem, events: list[EvalCallbacks]) -> tuple[str, int, float]:
-        from ..pipeline.drafts import SectionSettings
-        from ..pipeline.runner import AgentWrite, WriteSettings
-
-        settings = dataclasses.replace(self.settings or WriteSettings(), target_words=item.length, seed=self.seed,
-                                       generation=self.generation,
-                                       section=dataclasses.replace(SectionSettings(), word_rule=self.word_rule))
-        result = AgentWrite(self.lm, settings, [_SectionWords(item, events)]).run(
-            item.prompt, self.out / "runs" / str(item.id), resume=True)
-        # The trace spans every process that worked on this document, so tokens and
-        # seconds stay right for a document resumed after a kill.
-        trace = result.path / "trace.json"
-        totals = read_json(trace).get("totals", {}) if trace.exists() else {}
-        return result.text, int(totals.get("completion_tokens", 0)), float(totals.get("seconds", result.seconds))
+                "language": item.language, "system": self.system, "response": result.text,
+                "response_words": count_words(result.text, self.word_rule), "seconds": round(result.usage.seconds, 3),
+                "completion_tokens": result.usage.completion_tokens}

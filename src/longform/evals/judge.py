@@ -25,6 +25,7 @@ from jinja2 import meta
 
 from ..backends.base import GenerationConfig
 from ..errors import UsageError
+from ..io import JsonlLog
 
 DIMENSIONS: tuple[str, ...] = (
     "Relevance",
@@ -316,19 +317,22 @@ class VerdictCache:
     are not saved, so a rerun tries them again."""
 
     def __init__(self, path: str | Path, judge_name: str, template: JudgeTemplate):
-        from .predictions import repair
-
-        self.path, self.prefix = Path(path), f"{judge_name}\0{template.text}\0"
+        self.log, self.prefix = JsonlLog(path), f"{judge_name}\0{template.text}\0"
+        self.path = self.log.path
         self.saved: dict[str, dict] = {}
-        if self.path.exists():
-            repair(self.path, on_torn=None)  # a kill mid-append tears at most the last line
-            for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
-                try:
-                    row = json.loads(line)
-                    self.saved[row["key"]] = row["judge"]
-                except (ValueError, KeyError, TypeError):
-                    raise UsageError(f"{self.path}:{number}: not a saved verdict; delete the file to judge "
-                                     "everything again") from None
+        self.log.repair(on_torn=None)  # a kill mid-append tears at most the last line
+        for number, row in self._rows():
+            try:
+                self.saved[row["key"]] = row["judge"]
+            except (KeyError, TypeError):
+                raise UsageError(f"{self.path}:{number}: not a saved verdict; delete the file to judge "
+                                 "everything again") from None
+
+    def _rows(self) -> list[tuple[int, dict]]:
+        try:
+            return self.log.numbered(on_torn=None)
+        except UsageError as exc:
+            raise UsageError(f"{exc}; not a saved verdict: delete the file to judge everything again") from None
 
     def key(self, row: dict) -> str:
         text = self.prefix + (row.get("prompt") or "") + "\0" + (row.get("response") or "")
@@ -338,12 +342,9 @@ class VerdictCache:
         return self.saved.get(self.key(row))
 
     def put(self, row: dict) -> None:
-        from .predictions import append_prediction
-
         judge = row.get("judge") or {}
         if judge.get("S_q") is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         key = self.key(row)
         self.saved[key] = judge
-        append_prediction(self.path, {"key": key, "judge": judge})
+        self.log.append({"key": key, "judge": judge})

@@ -143,6 +143,24 @@ def join_sections(sections: list[SectionRecord]) -> str:
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
+@dataclass
+class Usage:
+    """What a run cost, over every call of every process that worked on it (a resumed
+    run's earlier calls included): the numbers a caller reports, so that nobody re-reads
+    trace.json to learn them."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0  # time spent in model calls
+
+    @classmethod
+    def of(cls, calls: list[CallRecord]) -> "Usage":
+        return cls(len(calls), sum(c.prompt_tokens for c in calls), sum(c.cached_tokens for c in calls),
+                   sum(c.completion_tokens for c in calls), round(sum(c.seconds for c in calls), 3))
+
+
 def trace_summary(calls: list[CallRecord]) -> dict:
     """The trace file's content: every call plus totals used by reports and benchmarks."""
     out = sum(c.completion_tokens for c in calls)

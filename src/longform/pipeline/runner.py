@@ -17,14 +17,14 @@ document still needs (length.py), so the run lands on the requested total.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..backends import LM
 from ..errors import UsageError
 from ..lengths import target_words_from_instruction
 from ..text import count_words, detect_language
-from .document import RunDir, RunMeta, SectionRecord, join_sections
+from .document import RunDir, RunMeta, SectionRecord, Usage, join_sections
 from .events import Callbacks, Fanout, RunRecorder
 from .layouts import LAYOUTS, RunState, choose
 from .plan import Plan
@@ -36,16 +36,16 @@ __all__ = ["AgentWrite", "DEFAULT_TARGET_WORDS", "LAYOUTS", "RunResult", "WriteS
 
 @dataclass
 class RunResult:
-    path: Path  # the run directory
-    document: Path
+    """What a writer returns (AgentWrite, or a single call: see systems.py)."""
+
+    path: Path | None  # the run directory (None: a single call asked to keep nothing on disk)
+    document: Path | None
     plan: Plan
     sections: list[SectionRecord]
     words: int
-    seconds: float
-
-    @property
-    def text(self) -> str:
-        return join_sections(self.sections)
+    seconds: float  # wall time of this process
+    usage: Usage = field(default_factory=Usage)
+    text: str = ""  # the document as written to document.md, less its final newline
 
 
 class AgentWrite:
@@ -74,8 +74,9 @@ class AgentWrite:
         run_dir.save_meta(meta)
         path = run_dir.write_document(done)
         self.events.on_run_end(str(path))
-        words = count_words(join_sections(done), meta.word_rule)
-        return RunResult(run_dir.path, path, plan, done, words, time.perf_counter() - started)
+        text = join_sections(done)
+        return RunResult(run_dir.path, path, plan, done, count_words(text, meta.word_rule),
+                         time.perf_counter() - started, Usage.of(run_dir.calls), text)
 
     def _commit(self, run_dir: RunDir, done: list[SectionRecord], record: SectionRecord) -> None:
         """A finished section is on disk before anything else happens: a kill after this

@@ -17,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..io import atomic_write_json, atomic_write_text, read_json
+from ..io import atomic_write_json, read_json
 from ..pipeline.document import RunDir, join_sections
 from ..pipeline.events import Callbacks
+from ..pipeline.systems import make_writer
 from ..text import count_words
 
 SYSTEMS = ("agentwrite", "single")
@@ -195,7 +196,7 @@ class JobManager:
         job.save()
         job.emit("running")
         try:
-            text, usage = (self._agentwrite if job.request.system == "agentwrite" else self._single)(job)
+            text, usage = self._write(job)
         except JobCancelled:
             if self.stopping:  # the server is going down: the job waits for the next one
                 job.status = "queued"
@@ -213,37 +214,15 @@ class JobManager:
         job.save()
         job.emit(status, **({"error": error} if error else {}), **data)
 
-    def _agentwrite(self, job: Job) -> tuple[str, dict]:
-        import dataclasses
-
-        from ..pipeline.runner import AgentWrite, WriteSettings
-
-        settings = dataclasses.replace(self.settings or WriteSettings(), target_words=job.request.target_words,
-                                       seed=job.request.seed)
-        result = AgentWrite(self.lm, settings, [_JobEvents(job)]).run(job.request.instruction, job.run_dir,
-                                                                        resume=True)
-        totals = read_json(job.run_dir / "trace.json").get("totals", {})
-        return result.text, _usage(totals.get("prompt_tokens", 0), totals.get("completion_tokens", 0))
-
-    def _single(self, job: Job) -> tuple[str, dict]:
-        from ..backends import GenerationConfig
-
-        job.emit("plan", sections=[{"index": 1, "point": "the whole answer", "words": job.request.target_words}])
-        job.emit("section_start", index=1)
-
-        def on_delta(text: str) -> None:
-            if job.cancel.is_set():
-                raise JobCancelled()
-            job.emit("delta", index=1, text=text)
-
-        messages = [{"role": "user", "content": job.request.instruction}]
-        max_tokens = self.lm.room_for(messages, round(job.request.target_words * 2))  # length is the model's business
-        completion = self.lm.complete(messages, GenerationConfig(max_tokens=max_tokens, seed=job.request.seed),
-                                      on_delta=on_delta)
-        text = completion.text.strip()
-        atomic_write_text(job.run_dir / "document.md", text + "\n")
-        job.emit("section", index=1, words=count_words(text), text=text)
-        return text, _usage(completion.prompt_tokens, completion.completion_tokens)
+    def _write(self, job: Job) -> tuple[str, dict]:
+        """The job's document, through the writer its system names; the single call may run
+        to twice the target in tokens (its length is the model's business)."""
+        request = job.request
+        writer = make_writer(request.system, self.lm, self.settings,
+                             max_tokens=round(request.target_words * 2))
+        result = writer.write(request.instruction, job.run_dir, target_words=request.target_words,
+                              seed=request.seed, callbacks=[_JobEvents(job)], resume=True)
+        return result.text, _usage(result.usage.prompt_tokens, result.usage.completion_tokens)
 
 
 def _usage(prompt: int, completion: int) -> dict:
