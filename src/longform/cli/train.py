@@ -19,17 +19,15 @@ import json
 import sys
 from pathlib import Path
 
+from ..train.registry import ALGORITHMS
+
 
 def register(commands) -> None:
     t = commands.add_parser("train", help="SFT, DPO, reward model or GRPO with TRL from a YAML config",
                             description="Train with TRL; YAML keys are ours plus TRL's config fields.")
     sub = t.add_subparsers(dest="train_command", required=True, parser_class=type(t))
-    for name, helptext in (("sft", "supervised fine-tuning on long-output data"),
-                           ("dpo", "DPO on preference pairs (longform data prefs)"),
-                           ("rm", "a writing reward model on preference pairs"),
-                           ("grpo", "GRPO with length, quality and format rewards (LongWriter-Zero)"),
-                           ("writing-rl", "Writing-RL: pairwise reward against a climbing ladder of references")):
-        p = sub.add_parser(name, help=helptext)
+    for name, spec in ALGORITHMS.items():
+        p = sub.add_parser(name, help=spec.help)
         p.add_argument("--config", type=Path, required=True, help="YAML file")
         p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
         p.set_defaults(handler=cmd_train, kind=name)
@@ -51,16 +49,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.config import load_config
 
     config = load_config(args.config, args.kind)  # config errors before the heavy imports
-    from ..train.sft import train_and_save
-
-    if args.kind == "writing-rl":  # the ladder state decides whether a rerun may go on
-        from ..train.writing_rl import build_writing_rl_trainer, finish
-
-        trainer, summary = build_writing_rl_trainer(config, resume=args.resume)
-        summary = finish(trainer, summary, args.resume)
-    else:
-        trainer, summary = _builder(args.kind)(config)
-        summary = train_and_save(trainer, summary, args.resume)
+    summary = ALGORITHMS[args.kind].run(config, resume=args.resume)
     brief = {k: summary[k] for k in ("steps", "train_loss", "seconds", "ladder_counts") if k in summary}
     print(json.dumps({**brief, **({"data": summary["data"]} if "data" in summary else {})}), file=sys.stderr)
     print(summary["output_dir"])
@@ -78,18 +67,6 @@ def cmd_curve(args: argparse.Namespace) -> int:
         print(f"{row['step']:>4}  {row['reward']:6.3f}  {cells}  {mean:.3f}")
     print(plot_rewards(names, rows, args.run / "reward_curve.png", args.window))
     return 0
-
-
-def _builder(kind: str):
-    if kind == "sft":
-        from ..train.sft import build_sft_trainer as build
-    elif kind == "dpo":
-        from ..train.dpo import build_dpo_trainer as build
-    elif kind == "rm":
-        from ..train.rm import build_rm_trainer as build
-    else:
-        from ..train.grpo import build_grpo_trainer as build
-    return build
 
 
 def cmd_export(args: argparse.Namespace) -> int:

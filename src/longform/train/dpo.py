@@ -6,14 +6,12 @@ with LoRA the same model with its adapter switched off (no second copy).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from .config import TrainConfig, load_config, lora_config
+from .config import TrainConfig, lora_config
 from .datasets import preference_rows, to_dataset
-from .sft import train_and_save, trainer_inputs
+from .sft import trainer_inputs
 
 
-def build_dpo_trainer(config: TrainConfig, **overrides):
+def build_dpo_trainer(config: TrainConfig, resume: bool = False, **overrides):
     from trl import DPOTrainer
 
     trainer, pairs = preference_trainer(DPOTrainer, config, overrides)
@@ -24,14 +22,8 @@ def preference_trainer(trainer_cls, config: TrainConfig, overrides: dict, task_t
     """A TRL trainer on the config's prompt/chosen/rejected rows (DPO, reward model); and how many pairs."""
     args, model_path, tokenizer = trainer_inputs(config, overrides)
     rows = preference_rows(config.paths("data"))
-    if config.own.get("limit"):
-        rows = rows[: config.own["limit"]]
+    if config.options.limit:
+        rows = rows[: config.options.limit]
     trainer = trainer_cls(model=str(model_path), args=args, train_dataset=to_dataset(rows),
                           processing_class=tokenizer, peft_config=lora_config(config, task_type))
     return trainer, len(rows)
-
-
-def run_dpo(config_path: str | Path, resume: bool = False, **overrides) -> dict:
-    config = load_config(config_path, "dpo")
-    trainer, summary = build_dpo_trainer(config, **overrides)
-    return train_and_save(trainer, summary, resume)

@@ -11,17 +11,15 @@ and spread (`rewards/length/mean`, ...) at every logging step. Generation is TRL
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from trl import GRPOTrainer
 
 from ..prompts import render
 from ..rewards import FormatReward, JudgeReward, LengthReward, RewardModelReward, combine_advantages
 from ..rewards.predict import LengthPredictor
 from ..text import detect_language
-from .config import TrainConfig, load_config, lora_config
+from .config import TrainConfig, lora_config
 from .datasets import prompt_rows, to_dataset
-from .sft import train_and_save, trainer_inputs
+from .sft import trainer_inputs
 
 
 class LongformGRPOTrainer(GRPOTrainer):
@@ -52,9 +50,9 @@ class LongformGRPOTrainer(GRPOTrainer):
 
 def reward_functions(config: TrainConfig) -> tuple[list, list[float]]:
     """The reward callables named in the config, in a fixed order, and their weights."""
-    think = config.own["template"] == "think"
+    think = config.options.template == "think"
     made, weights = [], []
-    for name, settings in config.own["rewards"].items():
+    for name, settings in config.options.rewards.items():
         settings = dict(settings or {})
         weights.append(float(settings.pop("weight", 1.0)))
         made.append(_reward(config, name, settings, think))
@@ -65,7 +63,7 @@ def _reward(config: TrainConfig, name: str, s: dict, think: bool):
     if name == "length":
         predictor = None
         if s.get("predict_backend"):
-            cache = config.resolve(s.get("length_cache") or f"{config.own['data']}.lengths.json")
+            cache = config.resolve(s.get("length_cache") or f"{config.options.data}.lengths.json")
             predictor = LengthPredictor(s["predict_backend"], cache=cache)
         return LengthReward(tolerance=s.get("tolerance", 0.1), think=think, predictor=predictor)
     if name == "format":
@@ -84,26 +82,19 @@ def shape_prompt(row: dict, template: str):
     return [{"role": "user", "content": row["instruction"]}]
 
 
-def build_grpo_trainer(config: TrainConfig, **overrides) -> tuple[LongformGRPOTrainer, dict]:
+def build_grpo_trainer(config: TrainConfig, resume: bool = False, **overrides) -> tuple[LongformGRPOTrainer, dict]:
     rewards, weights = reward_functions(config)
     args, model_path, tokenizer = trainer_inputs(config, {"reward_weights": weights, **overrides})
     rows = prompt_rows(config.paths("data"))
-    if config.own.get("limit"):
-        rows = rows[: config.own["limit"]]
-    template = config.own["template"]
+    options = config.options
+    if options.limit:
+        rows = rows[: options.limit]
+    template = options.template
     data = [{**row, "prompt": shape_prompt(row, template)} for row in rows]
     trainer = LongformGRPOTrainer(model=str(model_path), reward_funcs=rewards, args=args,
                                   train_dataset=to_dataset(data), processing_class=tokenizer,
                                   peft_config=lora_config(config))
-    trainer.combine = config.own["combine"]
+    trainer.combine = options.combine
     summary = {"prompts": len(rows), "template": template, "combine": trainer.combine,
-               "rewards": dict(zip(config.own["rewards"], weights)), "num_generations": args.num_generations}
+               "rewards": dict(zip(options.rewards, weights)), "num_generations": args.num_generations}
     return trainer, summary
-
-
-def run_grpo(config_path: str | Path, resume: bool = False, **overrides) -> dict:
-    config = load_config(config_path, "grpo")
-    trainer, summary = build_grpo_trainer(config, **overrides)
-    return train_and_save(trainer, summary, resume)
-
-

@@ -8,21 +8,12 @@ config reads.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from .config import TrainConfig, load_config
+from .config import TrainConfig
 from .dpo import preference_trainer
-from .sft import train_and_save
 
 
-def build_rm_trainer(config: TrainConfig, **overrides):
+def build_rm_trainer(config: TrainConfig, resume: bool = False, **overrides):
     from trl import RewardTrainer
 
     trainer, pairs = preference_trainer(RewardTrainer, config, overrides, "SEQ_CLS")
     return trainer, {"pairs": pairs}
-
-
-def run_rm(config_path: str | Path, resume: bool = False, **overrides) -> dict:
-    config = load_config(config_path, "rm")
-    trainer, summary = build_rm_trainer(config, **overrides)
-    return train_and_save(trainer, summary, resume)

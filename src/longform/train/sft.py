@@ -18,7 +18,7 @@ import torch
 from trl import SFTTrainer
 
 from ..io import atomic_write_json
-from .config import TrainConfig, load_config, lora_config, trl_args
+from .config import TrainConfig, lora_config, trl_args
 from .datasets import chat_rows, mix, skip_longer, to_dataset
 from .losses import count_sequences, sequence_averaged_loss
 
@@ -62,10 +62,10 @@ def trainer_inputs(config: TrainConfig, overrides: dict) -> tuple[object, Path, 
     """What every trainer needs: the TRL config, the model folder (checked) and its tokenizer (with a pad token)."""
     from transformers import AutoTokenizer
 
-    if config.own.get("threads"):
-        torch.set_num_threads(config.own["threads"])
+    if config.options.threads:
+        torch.set_num_threads(config.options.threads)
     args = trl_args(config, **{**cpu_defaults(config.trl), **overrides})
-    model_path = config.resolve(str(config.own["model"]))
+    model_path = config.resolve(str(config.options.model))
     if not model_path.exists():
         raise config.error("model", f"{model_path} does not exist (make one with `longform model export`)")
     tokenizer = AutoTokenizer.from_pretrained(str(model_path))
@@ -74,27 +74,22 @@ def trainer_inputs(config: TrainConfig, overrides: dict) -> tuple[object, Path, 
     return args, model_path, tokenizer
 
 
-def build_sft_trainer(config: TrainConfig, **overrides) -> tuple[LongformSFTTrainer, dict]:
+def build_sft_trainer(config: TrainConfig, resume: bool = False, **overrides) -> tuple[LongformSFTTrainer, dict]:
     """The trainer and a report of the data that went into it (mix, skipped samples)."""
     args, model_path, tokenizer = trainer_inputs(config, overrides)
     long = chat_rows(config.paths("data"))
     general = chat_rows(config.paths("general_data"))
-    rows, report = mix(long, general, float(config.own["general_ratio"]), args.seed)
-    if config.own.get("limit"):
-        rows = rows[: config.own["limit"]]
-    rows = skip_longer(rows, tokenizer, args.max_length if config.own["skip_longer"] else None, report)
-    sequence = config.own["loss"] == "sequence"
+    options = config.options
+    rows, report = mix(long, general, float(options.general_ratio), args.seed)
+    if options.limit:
+        rows = rows[: options.limit]
+    rows = skip_longer(rows, tokenizer, args.max_length if options.skip_longer else None, report)
+    sequence = options.loss == "sequence"
     trainer = LongformSFTTrainer(
         model=str(model_path), args=args, train_dataset=to_dataset(rows), processing_class=tokenizer,
         peft_config=lora_config(config))
     trainer.count_samples = sequence
-    return trainer, {"loss": config.own["loss"], "packing": args.packing, "data": report.to_dict()}
-
-
-def run_sft(config_path: str | Path, resume: bool = False, **overrides) -> dict:
-    config = load_config(config_path, "sft")
-    trainer, summary = build_sft_trainer(config, **overrides)
-    return train_and_save(trainer, summary, resume)
+    return trainer, {"loss": options.loss, "packing": args.packing, "data": report.to_dict()}
 
 
 def train_and_save(trainer, summary: dict, resume: bool) -> dict:

@@ -18,17 +18,17 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..rewards.ladder import LadderReward, load_references
-from .config import TrainConfig, load_config, lora_config
+from .config import TrainConfig, lora_config
 from .datasets import to_dataset
 from .grpo import LongformGRPOTrainer, shape_prompt
 from .sft import train_and_save, trainer_inputs
 
 
 def build_writing_rl_trainer(config: TrainConfig, resume: bool = False, **overrides):
-    own = config.own
+    own = config.options
     args, model_path, tokenizer = trainer_inputs(config, overrides)
     data = config.paths("data")[0]
-    references = config.resolve(own["references"]) if own.get("references") else data
+    references = config.resolve(own.references) if own.references else data
     state = Path(args.output_dir) / "ladder.json"
     if state.exists() and not resume:
         raise UsageError(f"{state} exists: pass --resume to continue that ladder, or choose another output_dir")
@@ -40,25 +40,19 @@ def build_writing_rl_trainer(config: TrainConfig, resume: bool = False, **overri
     known = load_references(references)
     if missing := [r["id"] for r in rows if str(r["id"]) not in known]:
         raise config.error("references", f"no references for prompt {missing[0]!r} ({len(missing)} missing)")
-    if own.get("limit"):
-        rows = rows[: own["limit"]]
-    template = own["template"]
+    if own.limit:
+        rows = rows[: own.limit]
+    template = own.template
     dataset = to_dataset([{"id": str(r["id"]), "instruction": r["instruction"],
                            "prompt": shape_prompt(r, template)} for r in rows])
-    reward = LadderReward(own["judge"], references, state, values=own["values"], both_orders=own["both_orders"],
-                          repetition=own["repetition"], attempts=own["judge_attempts"], min_wins=own["min_wins"],
+    reward = LadderReward(own.judge, references, state, values=own.values, both_orders=own.both_orders,
+                          repetition=own.repetition, attempts=own.judge_attempts, min_wins=own.min_wins,
                           think=template == "think")
     trainer = LongformGRPOTrainer(model=str(model_path), reward_funcs=[reward], args=args, train_dataset=dataset,
                                   processing_class=tokenizer, peft_config=lora_config(config))
     trainer.combine = "sum"  # one reward: TRL's own group normalisation
     return trainer, {"prompts": len(rows), "template": template, "references": str(references),
                      "ladder": str(state), "num_generations": args.num_generations}
-
-
-def run_writing_rl(config_path: str | Path, resume: bool = False, **overrides) -> dict:
-    config = load_config(config_path, "writing-rl")
-    trainer, summary = build_writing_rl_trainer(config, resume, **overrides)
-    return finish(trainer, summary, resume)
 
 
 def finish(trainer, summary: dict, resume: bool) -> dict:
