@@ -9,6 +9,7 @@ The `unicode` rule counts words of any script and is offered for other languages
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _ASCII_WORD = re.compile(r"\b[a-zA-Z]+\b")
@@ -164,3 +165,62 @@ def find_loop(text: str, earlier: str = "", min_words: int = 5, overlap: float =
         known |= mine
         offset += len(sentence)
     return None
+
+
+_HEADING = re.compile(r"^ {0,3}#{1,6}\s+\S", re.MULTILINE)
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def _heading_sections(text: str) -> list[str]:
+    """Sections starting at markdown headings. Text before the first heading and
+    headings with no body (a document title) join the section that follows, so a
+    title line does not count as a section of its own."""
+    starts = [m.start() for m in _HEADING.finditer(text)]
+    cuts = sorted({0, *starts, len(text)})
+    sections: list[str] = []
+    pending = ""
+    for chunk in (text[a:b] for a, b in pairwise(cuts)):
+        is_heading = bool(_HEADING.match(chunk))
+        body = chunk.partition("\n")[2] if is_heading else ""
+        if not body.strip():  # the preamble, or a heading with nothing under it
+            pending += chunk
+            continue
+        sections.append((pending + chunk).strip())
+        pending = ""
+    if pending.strip():
+        if sections:
+            sections[-1] = (sections[-1] + "\n\n" + pending.strip()).strip()
+        else:
+            sections.append(pending.strip())
+    return sections
+
+
+def _thirds(units: list[str], sep: str) -> list[str]:
+    """Group consecutive units into up to three runs of about equal word count."""
+    groups = min(3, len(units))
+    weights = [max(1, len(word_tokens(u))) for u in units]
+    total = sum(weights)
+    buckets: list[list[str]] = [[] for _ in range(groups)]
+    done = 0
+    for unit, weight in zip(units, weights):
+        # Place each unit by its midpoint so one huge unit cannot empty the others' share.
+        index = min(groups - 1, int((done + weight / 2) * groups / total))
+        buckets[index].append(unit)
+        done += weight
+    return [sep.join(b).strip() for b in buckets if b]
+
+
+def split_sections(text: str) -> list[str]:
+    """Markdown-heading sections when there are at least two; otherwise about equal
+    thirds by paragraphs (by sentences when the text has fewer than 3 paragraphs)."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    if len(_HEADING.findall(text)) >= 2:
+        sections = _heading_sections(text)
+        if len(sections) >= 2:
+            return sections
+    paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
+    if len(paragraphs) >= 3:
+        return _thirds(paragraphs, "\n\n")
+    return _thirds(split_sentences(text), "")

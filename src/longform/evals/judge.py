@@ -242,14 +242,13 @@ def judge_response(lm, template: JudgeTemplate, instruction: str, response: str,
     """Ask the judge up to `attempts` times, a new seed each, until a verdict parses.
 
     A `BackendError` from the LM propagates: a judge that cannot be reached is a
-    failed run, not an unscored item. `lm` may also be the `panel` proxy judge
-    (longform.quality.judge), which rates without a model.
+    failed run, not an unscored item. `lm` may also be a judge that rates without a
+    model call and says so with a `verdict(instruction, response)` method (the
+    `panel` proxy judge, longform.quality.judge).
     """
     if attempts < 1:
         raise ValueError(f"attempts must be >= 1, got {attempts}")
-    from ..quality.judge import PanelJudge
-
-    if isinstance(lm, PanelJudge):  # the proxy judge rates without a model call
+    if callable(getattr(lm, "verdict", None)):
         return lm.verdict(instruction or "", response or "")
     config = config or DEFAULT_CONFIG
     messages = [{"role": "user", "content": template.render(instruction or "", response or "")}]

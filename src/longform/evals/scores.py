@@ -8,10 +8,7 @@ same tokenizer as `longform.text` (each CJK character is a token).
 
 from __future__ import annotations
 
-import re
-from itertools import pairwise
-
-from ..text import count_words, detect_language, repeated_ngram_share, split_sentences, word_tokens
+from ..text import count_words, detect_language, repeated_ngram_share, split_sections, word_tokens
 
 # (label, low, high-exclusive or None). The official last bucket is written
 # "[4000,20000]", but Ruler rows ask for up to 30,000 words: anything >= 4000 lands there.
@@ -22,8 +19,6 @@ BUCKETS: list[tuple[str, int, int | None]] = [
     ("[4000,20000]", 4000, None),
 ]
 
-_HEADING = re.compile(r"^ {0,3}#{1,6}\s+\S", re.MULTILINE)
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
 def bucket_of(required: int) -> str:
@@ -67,61 +62,6 @@ def repetition_metrics(text: str) -> dict:
         "distinct_2": distinct_n(tokens, 2),
         "distinct_4": distinct_n(tokens, 4),
     }
-
-
-def _heading_sections(text: str) -> list[str]:
-    """Sections starting at markdown headings. Text before the first heading and
-    headings with no body (a document title) join the section that follows, so a
-    title line does not count as a section of its own."""
-    starts = [m.start() for m in _HEADING.finditer(text)]
-    cuts = sorted({0, *starts, len(text)})
-    sections: list[str] = []
-    pending = ""
-    for chunk in (text[a:b] for a, b in pairwise(cuts)):
-        is_heading = bool(_HEADING.match(chunk))
-        body = chunk.partition("\n")[2] if is_heading else ""
-        if not body.strip():  # the preamble, or a heading with nothing under it
-            pending += chunk
-            continue
-        sections.append((pending + chunk).strip())
-        pending = ""
-    if pending.strip():
-        if sections:
-            sections[-1] = (sections[-1] + "\n\n" + pending.strip()).strip()
-        else:
-            sections.append(pending.strip())
-    return sections
-
-
-def _thirds(units: list[str], sep: str) -> list[str]:
-    """Group consecutive units into up to three runs of about equal word count."""
-    groups = min(3, len(units))
-    weights = [max(1, len(word_tokens(u))) for u in units]
-    total = sum(weights)
-    buckets: list[list[str]] = [[] for _ in range(groups)]
-    done = 0
-    for unit, weight in zip(units, weights):
-        # Place each unit by its midpoint so one huge unit cannot empty the others' share.
-        index = min(groups - 1, int((done + weight / 2) * groups / total))
-        buckets[index].append(unit)
-        done += weight
-    return [sep.join(b).strip() for b in buckets if b]
-
-
-def split_sections(text: str) -> list[str]:
-    """Markdown-heading sections when there are at least two; otherwise about equal
-    thirds by paragraphs (by sentences when the text has fewer than 3 paragraphs)."""
-    text = (text or "").strip()
-    if not text:
-        return []
-    if len(_HEADING.findall(text)) >= 2:
-        sections = _heading_sections(text)
-        if len(sections) >= 2:
-            return sections
-    paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
-    if len(paragraphs) >= 3:
-        return _thirds(paragraphs, "\n\n")
-    return _thirds(split_sentences(text), "")
 
 
 def section_repetition(text: str) -> list[dict]:

@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..backends.base import Usage
 from ..errors import UsageError
 from ..io import atomic_write_json, atomic_write_text, read_json
 from .plan import Plan
@@ -143,22 +144,12 @@ def join_sections(sections: list[SectionRecord]) -> str:
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
-@dataclass
-class Usage:
-    """What a run cost, over every call of every process that worked on it (a resumed
-    run's earlier calls included): the numbers a caller reports, so that nobody re-reads
-    trace.json to learn them."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0  # time spent in model calls
-
-    @classmethod
-    def of(cls, calls: list[CallRecord]) -> "Usage":
-        return cls(len(calls), sum(c.prompt_tokens for c in calls), sum(c.cached_tokens for c in calls),
-                   sum(c.completion_tokens for c in calls), round(sum(c.seconds for c in calls), 3))
+def usage_of(calls: list[CallRecord]) -> Usage:
+    """What a run cost, over every call of every process that worked on it (a resumed run's
+    earlier calls included): the numbers a caller reports, so nobody re-reads trace.json."""
+    return Usage(len(calls), sum(c.prompt_tokens for c in calls), sum(c.cached_tokens for c in calls),
+                 sum(c.completion_tokens for c in calls), round(sum(c.seconds for c in calls), 3),
+                 sum(c.retries for c in calls))
 
 
 def trace_summary(calls: list[CallRecord]) -> dict:

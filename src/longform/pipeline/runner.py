@@ -20,11 +20,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..backends import LM
+from ..backends import LM, Usage
 from ..errors import UsageError
 from ..lengths import target_words_from_instruction
 from ..text import count_words, detect_language
-from .document import RunDir, RunMeta, SectionRecord, Usage, join_sections
+from .document import RunDir, RunMeta, SectionRecord, join_sections, usage_of
 from .events import Callbacks, Fanout, RunRecorder
 from .layouts import LAYOUTS, RunState, choose
 from .plan import Plan
@@ -76,7 +76,7 @@ class AgentWrite:
         self.events.on_run_end(str(path))
         text = join_sections(done)
         return RunResult(run_dir.path, path, plan, done, count_words(text, meta.word_rule),
-                         time.perf_counter() - started, Usage.of(run_dir.calls), text)
+                         time.perf_counter() - started, usage_of(run_dir.calls), text)
 
     def _commit(self, run_dir: RunDir, done: list[SectionRecord], record: SectionRecord) -> None:
         """A finished section is on disk before anything else happens: a kill after this

@@ -22,7 +22,7 @@ from ..backends import LM, GenerationConfig
 from ..errors import UsageError
 from ..io import atomic_write_text
 from ..text import count_words, detect_language, repeated_ngram_share
-from .document import CallRecord, RunMeta, SectionRecord, Usage
+from .document import CallRecord, RunMeta, SectionRecord, usage_of
 from .events import Callbacks, Fanout
 from .plan import Plan, Section
 from .runner import DEFAULT_TARGET_WORDS, AgentWrite, RunResult
@@ -112,7 +112,7 @@ class SingleCall:
             atomic_write_text(document, text + "\n")
             events.on_run_end(str(document))
         return RunResult(None if out_dir is None else Path(out_dir), document, plan, [record],
-                         record.words, time.perf_counter() - started, Usage.of([call]), text)
+                         record.words, time.perf_counter() - started, usage_of([call]), text)
 
 
 def make_writer(system: str, lm: LM, settings: WriteSettings | None = None, *, max_tokens: int | None = None,

@@ -22,6 +22,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..errors import UsageError
+from ..evals.judge import Verdict
+from ..evals.scores import length_score
 from ..lengths import target_words_from_instruction
 from ..text import count_words
 from .panel import measure
@@ -46,8 +48,6 @@ class PanelJudge:
 
     def rate(self, instruction: str, response: str) -> dict:
         """{"S_q", "quality_score", "S_l", "proxy"}: the proxy rating of one response, 0..100."""
-        from ..evals.scores import length_score
-
         if not (response or "").strip():
             return {"S_q": 0.0, "quality_score": 0.0, "S_l": 0.0, "proxy": NAME}
         quality = _quality(instruction or "", response)
@@ -59,8 +59,6 @@ class PanelJudge:
 
     def verdict(self, instruction: str, response: str):
         """The rating as the evaluation judge's Verdict (scores hold the proxy's parts, not six dimensions)."""
-        from ..evals.judge import Verdict
-
         rating = self.rate(instruction, response)
         return Verdict(scores=rating, raw="proxy: quality panel and length score", attempts=1, S_q=rating["S_q"])
 

@@ -36,8 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..evals.scores import split_sections
-from ..text import detect_language
+from ..text import detect_language, split_sections
 from . import lexical, measures, order, units
 from .encoders import encoder_for
 

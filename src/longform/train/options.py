@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 from ..errors import UsageError
 
-if TYPE_CHECKING:
-    from .config import TrainConfig
+
+class TrainConfig(Protocol):
+    """What a check needs of the config it checks (config.TrainConfig)."""
+
+    path: Path
+    trl: dict
+
+    def error(self, key: str, message: str) -> UsageError: ...
 
 LORA_KEYS = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear", "modules_to_save": None,
              "use_rslora": False, "use_dora": False}
@@ -44,7 +51,7 @@ class Options:
     def keys(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
 
-    def check(self, config: "TrainConfig") -> None:
+    def check(self, config: TrainConfig) -> None:
         for key in ("model", "data"):
             if not getattr(self, key):
                 raise UsageError(f"{config.path}: missing required key {key!r}")
@@ -64,7 +71,7 @@ class SFTOptions(Options):
     loss: str = "token"  # token: TRL's token-averaged loss; sequence: each sample weighs the same
     skip_longer: bool = True  # samples past max_length are skipped and counted, not truncated
 
-    def check(self, config: "TrainConfig") -> None:
+    def check(self, config: TrainConfig) -> None:
         super().check(config)
         _one_of(config, "loss", self.loss, ("token", "sequence"))
         if isinstance(self.general_ratio, bool) or not isinstance(self.general_ratio, (int, float)) \
@@ -88,7 +95,7 @@ class GRPOOptions(Options):
     combine: str = "advantage"  # advantage: each reward normalised in its group, then weighted; sum
     rewards: dict = field(default_factory=lambda: {"length": {}, "format": {}})
 
-    def check(self, config: "TrainConfig") -> None:
+    def check(self, config: TrainConfig) -> None:
         super().check(config)
         _one_of(config, "template", self.template, ("think", "chat"))
         _one_of(config, "combine", self.combine, ("advantage", "sum"))
@@ -108,7 +115,7 @@ class WritingRLOptions(Options):
     judge_attempts: int = 3
     min_wins: int = 1  # wins over a reference before the prompt climbs a rung
 
-    def check(self, config: "TrainConfig") -> None:
+    def check(self, config: TrainConfig) -> None:
         super().check(config)
         if not self.judge or not isinstance(self.judge, str):
             raise UsageError(f"{config.path}: missing required key 'judge' (a backend spec for the pairwise judge)")
@@ -125,17 +132,17 @@ class WritingRLOptions(Options):
             raise config.error("reward_weights", "the pairwise reward is the only reward here")
 
 
-def _whole(config: "TrainConfig", key: str, value, what: str) -> None:
+def _whole(config: TrainConfig, key: str, value, what: str) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise config.error(key, f"expected {what}")
 
 
-def _one_of(config: "TrainConfig", key: str, value, allowed: tuple[str, ...]) -> None:
+def _one_of(config: TrainConfig, key: str, value, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise config.error(key, f"{value!r} is not one of: {', '.join(allowed)}")
 
 
-def _check_rewards(config: "TrainConfig", rewards) -> None:
+def _check_rewards(config: TrainConfig, rewards) -> None:
     if not isinstance(rewards, dict) or not rewards:
         raise config.error("rewards", f"expected a mapping of rewards ({', '.join(REWARD_KEYS)}) to settings")
     for name, settings in rewards.items():
