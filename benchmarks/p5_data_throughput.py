@@ -29,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from _common import report  # noqa: E402
+from helpers.servers import llama_server  # noqa: E402
 from longform.backends import GenerationConfig, load_backend  # noqa: E402
 from longform.data.build import BuildSettings, build  # noqa: E402
 from longform.data.instructions import LengthRule, load_instructions  # noqa: E402
-from servers import llama_server  # noqa: E402
 
 TOPICS = ["rivers", "mountains", "harbors", "deserts", "forests", "islands", "cities", "glaciers",
           "bridges", "markets", "libraries", "railways"]

@@ -71,7 +71,7 @@ def main() -> None:
     (folder / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     model = args.model
     if model is None:
-        from tiny_model import build_tiny_model
+        from helpers.tiny_model import build_tiny_model
 
         model = str(build_tiny_model(folder / "tiny"))
     padded_tps, tokens, padding_share = run(folder, model, False, args)

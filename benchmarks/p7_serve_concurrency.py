@@ -30,8 +30,8 @@ def main() -> int:
     p.add_argument("--sequential", type=int, default=10, help="documents asked one after another (baseline)")
     args = p.parse_args()
 
+    from helpers.servers import client, running
     from longform.text import count_words
-    from test_serve import client, running
 
     with tempfile.TemporaryDirectory() as tmp, \
             running(Path(tmp) / "jobs", f"mock:lorem?delay={args.delay}", workers=args.workers) as (url, _):

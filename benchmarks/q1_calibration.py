@@ -1,12 +1,12 @@
 """Q1: does the quality panel tell good texts from corrupted ones? AUC by corruption, genre and language.
 
-Reads the labelled set (tests/data/quality: good stories, news, guides, essays and letters in
+Reads the labelled set (tests/quality/labelled: good stories, news, guides, essays and letters in
 English and Chinese), makes `--seeds` corrupted variants of each text per corruption kind, scores
 everything with the panel, and prints the AUC of quality_score and of each grade: the chance that an
 original scores above a corruption of the same genre and language (1 = perfect, 0.5 = chance).
 
-    python benchmarks/q1_calibration.py [--seeds 3] [--data tests/data/quality] [--markdown]
-    python benchmarks/q1_calibration.py --data tests/data/quality/heldout --material tests/data/quality
+    python benchmarks/q1_calibration.py [--seeds 3] [--data tests/quality/labelled] [--markdown]
+    python benchmarks/q1_calibration.py --data tests/quality/labelled/heldout --material tests/quality/labelled
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def main() -> None:
     p.add_argument("--data", type=Path, default=ROOT / "tests" / "data" / "quality")
     p.add_argument("--seeds", type=int, default=3, help="corrupted variants per text and kind")
     p.add_argument("--material", type=Path, help="folder with meta_talk.txt and off_topic.md, when --data has none "
-                                                 "(the held-out set: --data tests/data/quality/heldout "
-                                                 "--material tests/data/quality)")
+                                                 "(the held-out set: --data tests/quality/labelled/heldout "
+                                                 "--material tests/quality/labelled)")
     p.add_argument("--markdown", action="store_true", help="also print the tables as markdown (for the README)")
     args = p.parse_args()
     scored = score_examples(args.data, args.seeds, on_done=_progress, material=args.material)

@@ -13,11 +13,10 @@ import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import ROOT
 
 TOY_RUNS = {
     "p1_overhead.py": ["--words", "120", "--threads", "1"],

@@ -1,6 +1,6 @@
 """A labelled set of good texts, read from a folder, and their corrupted variants.
 
-Layout (tests/data/quality/ is the one the project ships):
+Layout (tests/quality/labelled/ is the one the project ships):
 
     heldout/en, heldout/zh       texts written after the panel's rules were set, to check them on
     en/<name>.md, zh/<name>.md   one good text each: a front matter (genre, instruction, restate),

@@ -25,7 +25,7 @@ measures use all-MiniLM-L6-v2 for English and content-character bigrams for Chin
 so their raw values are not comparable across languages; the grades below are set per language.
 
 quality_score (0-100): each measure becomes a grade g in [0, 1] by a ramp between a bad and a good
-value (GRADES, chosen on the labelled set in tests/data/quality so that good texts of every genre
+value (GRADES, chosen on the labelled set in tests/quality/labelled so that good texts of every genre
 grade 1; `benchmarks/q1_calibration.py` prints how well each grade and the score separate them
 from each corruption), and quality_score = 100 · Π g_k^w_k with weights summing to 1 (a zero grade
 counts as 0.01). A text that fails one measure outright loses about half its score; one that is

@@ -330,3 +330,36 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def _end_chunks(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+
+@contextlib.contextmanager
+def running(jobs_dir, spec: str = "mock:lorem", workers: int = 4, **settings):
+    """The app on a free port in this process (uvicorn in a thread); yields the base URL."""
+    import uvicorn
+
+    from longform.backends import load_backend
+    from longform.serve.app import ServeSettings, create_app
+    from longform.serve.jobs import JobManager
+
+    manager = JobManager(jobs_dir, load_backend(spec), concurrency=workers)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(manager, ServeSettings(**settings)), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", manager
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        manager.shutdown()
+
+
+def client(url: str, key: str = "none"):
+    """The openai SDK on a `running` server, with no retries: a test sees each failure."""
+    import openai
+
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=120)

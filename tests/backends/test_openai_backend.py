@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from helpers.servers import FaultProxy, free_port, llama_server
 from longform.backends import GenerationConfig, load_backend
 from longform.backends.base import TransientError
 from longform.backends.openai_compat import OpenAIProvider
@@ -19,16 +20,14 @@ from longform.errors import BackendError
 from longform.pipeline.drafts import SectionSettings
 from longform.pipeline.events import Callbacks
 from longform.pipeline.runner import AgentWrite, WriteSettings
-from servers import FaultProxy, free_port, llama_server
 
 HELLO = [{"role": "user", "content": "Say hello to a friend in one short sentence."}]
 SHORT = GenerationConfig(max_tokens=24, seed=1)
 
 
 @pytest.fixture(scope="module")
-def server_url():
-    with llama_server() as url:
-        yield url
+def server_url(llama_server_url):
+    return llama_server_url
 
 
 def make_lm(url: str, max_retries: int = 3, **options):

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,43 +16,14 @@ import httpx
 import openai
 import pytest
 
-from longform.backends import load_backend
-from longform.serve.app import ServeSettings, create_app
-from longform.serve.jobs import JobManager
+from helpers.servers import client, free_port, running
 from longform.text import count_words
-from servers import free_port
-
-
-@contextlib.contextmanager
-def running(jobs_dir, spec: str = "mock:lorem", workers: int = 4, **settings):
-    """The app on a free port in this process (uvicorn in a thread); yields the base URL."""
-    import uvicorn
-
-    manager = JobManager(jobs_dir, load_backend(spec), concurrency=workers)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(manager, ServeSettings(**settings)), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", manager
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        manager.shutdown()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     with running(tmp_path_factory.mktemp("jobs"), workers=8) as (url, manager):
         yield url, manager
-
-
-def client(url: str, key: str = "none") -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=120)
 
 
 def test_models_and_a_whole_document(server):

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from engine_helpers import mock_lm
 from longform.errors import UsageError
 from longform.evals.data import EvalItem
 from longform.evals.generate import generate
@@ -34,7 +33,7 @@ class Heard(Callbacks):
         self.events.append(("call", record.stage))
 
 
-def test_agentwrite_result_carries_the_usage_of_its_trace(tmp_path):
+def test_agentwrite_result_carries_the_usage_of_its_trace(tmp_path, mock_lm):
     result = AgentWriteSystem(mock_lm(), WriteSettings()).write(
         "Write a 300-word note about gulls.", tmp_path / "run", target_words=300, seed=3)
     trace = json.loads((tmp_path / "run" / "trace.json").read_text())["totals"]
@@ -44,7 +43,7 @@ def test_agentwrite_result_carries_the_usage_of_its_trace(tmp_path):
     assert result.text + "\n" == (tmp_path / "run" / "document.md").read_text()
 
 
-def test_a_resumed_run_counts_the_calls_of_the_earlier_process(tmp_path):
+def test_a_resumed_run_counts_the_calls_of_the_earlier_process(tmp_path, mock_lm):
     writer = AgentWriteSystem(mock_lm(), WriteSettings())
     first = writer.write("Write a 300-word note about gulls.", tmp_path / "run", target_words=300, seed=3)
     again = writer.write("Write a 300-word note about gulls.", tmp_path / "run", target_words=300, seed=3,
@@ -52,7 +51,7 @@ def test_a_resumed_run_counts_the_calls_of_the_earlier_process(tmp_path):
     assert again.usage == first.usage and again.text == first.text
 
 
-def test_single_call_is_a_one_section_run_with_usage(tmp_path):
+def test_single_call_is_a_one_section_run_with_usage(tmp_path, mock_lm):
     heard = Heard()
     result = SingleCall(mock_lm()).write("Write a 120-word note about quays.", tmp_path / "one",
                                          target_words=120, seed=1, callbacks=[heard])
@@ -63,7 +62,7 @@ def test_single_call_is_a_one_section_run_with_usage(tmp_path):
     assert SingleCall(mock_lm()).write("Write about quays.", None, seed=1).document is None
 
 
-def test_single_call_max_tokens_is_one_rule_capped_by_the_window():
+def test_single_call_max_tokens_is_one_rule_capped_by_the_window(mock_lm):
     lm = mock_lm(context_window=500)
     messages = [{"role": "user", "content": "Write about tides."}]
     room = 500 - lm.count_tokens(messages) - 16
@@ -74,14 +73,14 @@ def test_single_call_max_tokens_is_one_rule_capped_by_the_window():
         SingleCall(lm, max_tokens=0)
 
 
-def test_make_writer_names_the_systems():
+def test_make_writer_names_the_systems(mock_lm):
     assert make_writer("single", mock_lm()).name == "single"
     assert make_writer("agentwrite", mock_lm()).name == "agentwrite"
     with pytest.raises(UsageError, match="unknown system 'both'"):
         make_writer("both", mock_lm())
 
 
-def _section_tokens(out, section_settings) -> tuple[list[int], list[int]]:
+def _section_tokens(mock_lm, out, section_settings) -> tuple[list[int], list[int]]:
     item = EvalItem(0, "Write a 600-word note about harbours.", "Note", 600, "en")
     settings = WriteSettings(layout="turns", control_length=False, section=section_settings)
     generate([item], "agentwrite", mock_lm(), out, settings=settings)
@@ -92,10 +91,10 @@ def _section_tokens(out, section_settings) -> tuple[list[int], list[int]]:
     return [c["completion_tokens"] for c in calls if c["stage"] == "section"], limits
 
 
-def test_evals_keep_the_callers_section_settings(tmp_path):
+def test_evals_keep_the_callers_section_settings(tmp_path, mock_lm):
     """Half the headroom halves every draft's token limit; the evals used to drop the caller's
     SectionSettings and write with the defaults."""
-    halved, limits = _section_tokens(tmp_path / "half", SectionSettings(headroom=0.6))
+    halved, limits = _section_tokens(mock_lm, tmp_path / "half", SectionSettings(headroom=0.6))
     assert len(halved) == len(limits) and all(t <= max(64, limit) for t, limit in zip(halved, limits))
-    full, limits = _section_tokens(tmp_path / "full", SectionSettings())
+    full, limits = _section_tokens(mock_lm, tmp_path / "full", SectionSettings())
     assert any(t > max(64, limit) for t, limit in zip(full, limits))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import (
+from helpers.engine import (
     INSTRUCTION,
     LOOP,
     Recorder,

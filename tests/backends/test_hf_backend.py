@@ -22,9 +22,9 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("gguf")
 
+from helpers.tiny_model import build_tiny_model, load_smollm2_tokenizer
 from longform.backends import GenerationConfig, load_backend
 from longform.errors import UsageError
-from tiny_model import build_tiny_model, load_smollm2_tokenizer
 
 BATCH = [
     [{"role": "user", "content": "hi"}],

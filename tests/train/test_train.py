@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from helpers.paths import EXAMPLES
 from longform.cli import main
 from longform.errors import UsageError
 from longform.train.config import load_config
-from tiny_model import build_tiny_model
 
 pytest.importorskip("trl")
 
@@ -21,9 +21,9 @@ LENGTHS = [6, 40, 14, 90]  # answer words: very different lengths make the two w
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
+def workdir(tmp_path_factory, tiny_model):
     root = tmp_path_factory.mktemp("train")
-    build_tiny_model(root / "tiny")
+    (root / "tiny").symlink_to(tiny_model)  # configs name the model folder relative to themselves
     rows = [{"messages": [{"role": "user", "content": f"Write {n} words, item {i}."},
                           {"role": "assistant", "content": " ".join(f"w{i}x{j}" for j in range(n))}]}
             for i, n in enumerate(LENGTHS)]
@@ -205,9 +205,8 @@ def test_bad_data_row_names_file_and_line(workdir, capsys):
 
 
 def test_shipped_example_configs_are_valid():
-    from pathlib import Path
 
-    examples = Path(__file__).resolve().parents[1] / "examples"
+    examples = EXAMPLES
     configs = sorted(examples.glob("*.yaml"))
     assert len(configs) >= 14
     for path in configs:

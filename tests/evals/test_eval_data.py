@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from helpers.paths import LONGBENCH_WRITE
 from longform.errors import UsageError
 from longform.evals.data import EvalItem, load_items
 from longform.text import detect_language
 
 # The data lives beside the repository (/work/shared), never inside it. No skip when
 # it is missing: these tests are what proves the loader reads the real benchmark.
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "longbench_write"
+DATA = LONGBENCH_WRITE
 FULL = DATA / "longbench_write.jsonl"
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine_helpers import (
+from helpers.engine import (
     INSTRUCTION,
     Recorder,
     mock_lm,

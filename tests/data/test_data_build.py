@@ -279,16 +279,13 @@ def test_export_to_a_datasets_folder_and_read_back(finished_build, tmp_path):
     assert [i.id for i in items] == [r["id"] for r in data]
 
 
-def test_round_trip_with_a_real_local_server(tmp_path):
+def test_round_trip_with_a_real_local_server(tmp_path, llama_server_url):
     """Two short documents written by SmolLM2 behind a real llama-cpp-python server."""
-    from servers import llama_server
-
     rows = [{"instruction": "Write a short note about rivers", "words": 150},
             {"instruction": "Write a short note about mountains", "words": 150}]
-    with llama_server() as url:
-        done = cli(["data", "build", "--instructions", str(jsonl(tmp_path / "i.jsonl", rows)), "--out",
-                    str(tmp_path / "out"), "--backend", "openai", "--base-url", url, "--model", "smollm2",
-                    "--concurrency", "2", "--tolerance", "0.5", "--quiet"], tmp_path, timeout=600)
+    done = cli(["data", "build", "--instructions", str(jsonl(tmp_path / "i.jsonl", rows)), "--out",
+                str(tmp_path / "out"), "--backend", "openai", "--base-url", llama_server_url, "--model", "smollm2",
+                "--concurrency", "2", "--tolerance", "0.5", "--quiet"], tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["finished"] == 2 and stats["failed"] == 0

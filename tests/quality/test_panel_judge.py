@@ -4,12 +4,12 @@ where a judge backend is asked for (eval, references, select, the Writing-RL rew
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("sentence_transformers")
 
+from helpers.paths import LABELLED
 from longform.backends import LM
 from longform.backends.mock import MockProvider
 from longform.cli import main
@@ -21,7 +21,7 @@ from longform.quality.judge import PanelJudge, is_panel, load_judge
 from longform.quality.labelled import read_text
 from longform.rewards.ladder import LadderReward
 
-DATA = Path(__file__).parent / "data" / "quality"
+DATA = LABELLED
 GOOD = read_text(DATA / "en" / "guide_balcony.md")
 GOOD_TEXT = "\n\n".join(GOOD.paragraphs)
 BAD_TEXT = ("I'm going to tell you about this in the next part. " * 2 + "\n\n") + \

@@ -1,7 +1,7 @@
 """Golden runs: seeded documents of every layout (mock and embedded model) and of the single-call
 system, byte for byte, so that a refactor that changes what gets written is caught.
 
-Stored per case under tests/golden/<case>/: document.md, plan.json, every section file and
+Stored per case under tests/pipeline/golden/<case>/: document.md, plan.json, every section file and
 trace.json, with timings removed (the only fields that vary between runs). To record them anew
 after an intended change: LONGFORM_UPDATE_GOLDEN=1 pytest tests/test_golden.py, then read the diff.
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from helpers.paths import GOLDEN
 from longform import AgentWrite, WriteSettings, load_backend
 from longform.evals.data import EvalItem
 from longform.evals.generate import generate
 
-GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("LONGFORM_UPDATE_GOLDEN") == "1"
 TIMINGS = {"seconds", "output_tokens_per_second", "created"}
 INSTRUCTION = "Write a 400-word article about the history of lighthouses"

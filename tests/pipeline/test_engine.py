@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import (
+from helpers.engine import (
     INSTRUCTION,
     Recorder,
     is_plan_call,

@@ -212,19 +212,18 @@ def test_ladder_survives_a_kill_and_resumes(tmp_path):
 
 # ------------------------------------------------------------------ training
 
-def test_two_step_curriculum_run(tmp_path):
+def test_two_step_curriculum_run(tmp_path, tiny_model):
     import torch
     import yaml
 
     from longform.train.config import load_config
     from longform.train.sft import train_and_save
     from longform.train.writing_rl import build_writing_rl_trainer
-    from tiny_model import build_tiny_model
 
-    build_tiny_model(tmp_path / "tiny")
     write_refs(tmp_path / "refs.jsonl", {"a": 3, "b": 3})
-    values = dict(model="tiny", data="refs.jsonl", judge="mock", output_dir="run", per_device_train_batch_size=4,
-                  num_generations=4, max_completion_length=16, max_steps=2, learning_rate=1e-3, seed=0)
+    values = dict(model=str(tiny_model), data="refs.jsonl", judge="mock", output_dir="run",
+                  per_device_train_batch_size=4, num_generations=4, max_completion_length=16, max_steps=2,
+                  learning_rate=1e-3, seed=0)
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(values))
     config = load_config(tmp_path / "c.yaml", "writing-rl")
     trainer, summary = build_writing_rl_trainer(config)
@@ -291,7 +290,7 @@ def _ladder_rank(rank: int, world: int, port: int, folder: str) -> None:
 def test_ladder_is_shared_by_training_processes(tmp_path):
     import torch.multiprocessing as mp
 
-    from servers import free_port
+    from helpers.servers import free_port
 
     write_refs(tmp_path / "refs.jsonl", {"a": 4, "b": 4})
     mp.spawn(_ladder_rank, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True)

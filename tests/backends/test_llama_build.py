@@ -10,15 +10,13 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("llama_cpp")
 
+from helpers.paths import ROOT
 from longform.backends import llama_check
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_installed_llama_cpp_is_the_portable_build():

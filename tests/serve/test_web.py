@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 
+from helpers.servers import running
 from longform.text import count_words
-from test_serve import running
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and DRIVER) and not os.environ.get("CI"):

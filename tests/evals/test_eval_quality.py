@@ -9,12 +9,13 @@ import pytest
 
 pytest.importorskip("sentence_transformers")
 
-from engine_helpers import mock_lm
+from helpers.engine import mock_lm
+from helpers.paths import LABELLED
 from longform import AgentWrite, WriteSettings
 from longform.cli import main
 from longform.quality.labelled import read_text
 
-DATA = Path(__file__).parent / "data" / "quality"
+DATA = LABELLED
 
 
 def run(argv, capsys):

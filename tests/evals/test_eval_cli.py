@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from helpers.paths import LONGBENCH_WRITE
 from longform.backends import LM, load_backend
 from longform.backends.mock import MockProvider
 from longform.cli import build_parser, main
 from longform.cli.eval import cmd_longbench, cmd_score
 from longform.evals.judge import DIMENSIONS
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "longbench_write"
+DATA = LONGBENCH_WRITE
 PROMPTS = [("Write a 900-word essay about harbors", 900), ("Write a 1200-word story about a lighthouse", 1200),
            ("写一篇800字的文章，介绍茶的历史", 800), ("Write a 1000-word guide to winter gardens", 1000)]
 

@@ -14,15 +14,14 @@ from longform.data.prompts import build_prompt_set
 from longform.errors import UsageError
 from longform.rewards.combine import EPS
 from longform.train.config import load_config
-from tiny_model import build_tiny_model
 
 pytest.importorskip("trl")
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
+def workdir(tmp_path_factory, tiny_model):
     root = tmp_path_factory.mktemp("grpo")
-    build_tiny_model(root / "tiny")
+    (root / "tiny").symlink_to(tiny_model)  # configs name the model folder relative to themselves
     prompts = [{"id": f"p{i}", "prompt": f"Write a {n}-word note about {topic}."}
                for i, (n, topic) in enumerate([(8, "tides"), (12, "ships"), (6, "gulls"), (10, "quays")])]
     (root / "instructions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in prompts))
