@@ -234,3 +234,14 @@ def test_overlap_with():
     assert overlap_with("", text) == 0.0
     # case-insensitive, punctuation ignored
     assert overlap_with("THE KEEPER CLIMBED THE", "the keeper, climbed the tower") == 1.0
+
+
+def test_cut_near_words_never_cuts_at_an_unfinished_sentence():
+    """A section of 58 words for 52 once ended "…is a fascinating example": the fragment a token
+    limit left was the nearest "end". Only sentence ends are places to cut."""
+    from longform.text import cut_near_words
+
+    text = "One two three four five. Six seven eight nine ten. Eleven twelve thirteen"
+    assert cut_near_words(text, 11) == "One two three four five. Six seven eight nine ten."
+    assert cut_near_words("One two three four five. Six seven eight nine ten eleven", 7) == "One two three four five."
+    assert cut_near_words("no end at all here", 2) == "no end at all here"  # nothing better to keep

@@ -49,6 +49,11 @@ def split_sentences(text: str) -> list[str]:
     return parts
 
 
+def _ends_sentence(text: str) -> bool:
+    stripped = text.rstrip()
+    return bool(stripped) and stripped[-1] in ".!?。！？…\"'”’)*"
+
+
 def trim_to_sentence(text: str) -> str:
     """Drop a trailing unfinished sentence (e.g. cut off by a token limit).
 
@@ -56,7 +61,7 @@ def trim_to_sentence(text: str) -> str:
     empty section is worse than a ragged one.
     """
     stripped = text.rstrip()
-    if not stripped or stripped[-1] in ".!?。！？…\"'”’)*":
+    if not stripped or _ends_sentence(stripped):
         return stripped
     sentences = split_sentences(stripped)
     if len(sentences) < 2:
@@ -120,17 +125,21 @@ def cut_near_words(text: str, words: int, rule: str = "official", over: float = 
 
     A length score forgives running over (a third of the ratio) more than falling
     short (half of it), so the first sentence end at or past `words` wins when it
-    is within `over` of the target; otherwise the closest one. Text without a
-    sentence end, or already short enough, comes back unchanged.
+    is within `over` of the target; otherwise the closest one. An unfinished last
+    sentence (no end mark) is never a place to cut. Text without a sentence end, or
+    already short enough, comes back unchanged.
     """
     total = 0
     ends: list[tuple[int, int]] = []  # (words up to this sentence end, character offset)
     offset = 0
-    for sentence in split_sentences(text):
+    sentences = split_sentences(text)
+    for sentence in sentences:
         offset += len(sentence)
         total += count_words(sentence, rule)
         ends.append((total, offset))
-    if total <= words or len(ends) < 2:
+    if sentences and not _ends_sentence(sentences[-1]):
+        ends.pop()  # the fragment a token limit cut off: cutting there leaves the text mid-sentence
+    if total <= words or not ends or (len(ends) < 2 and len(ends) == len(sentences)):
         return text.rstrip()
     after = [(n, o) for n, o in ends if n >= words]
     if after and after[0][0] <= words * (1 + over):
