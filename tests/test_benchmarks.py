@@ -25,6 +25,7 @@ TOY_RUNS = {
     "p3_length_scaling.py --plain": ["--short", "80", "--long", "160", "--threads", "1", "--plain"],
     "p4_backend_speed.py": ["--tokens", "24", "--repeats", "1", "--threads", "1"],
     "p6_packing.py": ["--samples", "8", "--batch", "2", "--max-length", "256"],
+    "p8_batching.py": ["--words", "60", "--streams", "1", "2", "--threads", "1", "--ceiling-tokens", "8"],
     "p8_batch_ceiling.py": ["--tokens", "8", "--prompt-tokens", "32", "--threads", "1", "--streams", "1", "2"],
     "p7_serve_concurrency.py": ["--clients", "4", "--workers", "2", "--sequential", "2", "--delay", "0.01"],
 }

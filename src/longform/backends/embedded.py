@@ -43,7 +43,7 @@ class EmbeddedProvider:
     working_window = 4096
 
     def __init__(self, model_path: str | None = None, n_ctx: int = 0, threads: int | None = None,
-                 n_batch: int = 512):
+                 n_batch: int = 512, parallel: int = 1):
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -62,6 +62,19 @@ class EmbeddedProvider:
         self._stop_ids = self._stop_tokens()
         self._pieces: dict[int, bytes] = {}  # token id -> its bytes, filled as tokens are seen
         self._out_pieces: dict[int, bytes] = {}  # the same without special tokens' text
+        self._batcher = self._batch_decoder(int(parallel))
+
+    def _batch_decoder(self, parallel: int):
+        """With `parallel` > 1, concurrent calls are decoded together (batching.py), a
+        context-window's slot each; the LM wrapper then lets that many calls in at once."""
+        if parallel < 1:
+            raise UsageError(f"embedded backend: parallel must be at least 1, got {parallel}")
+        if parallel == 1:
+            return None
+        from .batching import BatchDecoder
+
+        self.max_concurrency = parallel
+        return BatchDecoder(self.llm.model, self.llm.context_params, parallel, self.context_window)
 
     def _prompt(self, messages: Messages) -> tuple[list[int], list[str]]:
         prompt, stop = self._template.render(messages)  # a final assistant message is continued (base.py)
@@ -73,10 +86,24 @@ class EmbeddedProvider:
             piece = self._pieces[token] = self.llm.detokenize([token], special=True)
         return piece
 
+    def _history(self) -> list[list[int]]:
+        """The token runs llama.cpp holds: the one context's, or every batch slot's."""
+        if self._batcher is not None:
+            return [list(held) for held in self._batcher.held]
+        return [self.llm.input_ids[: self.llm.n_tokens].tolist()]
+
     def _tokenize_after_history(self, prompt: bytes) -> list[int]:
         """Tokens of `prompt`, reusing the tokens llama.cpp holds for the longest
         shared start (cut back to a token and character boundary)."""
-        held = self.llm.input_ids[: self.llm.n_tokens].tolist()
+        held, keep = max(((h, self._shared_tokens(h, prompt)) for h in self._history()), key=lambda pair: pair[1])
+        if keep == 0:
+            return self.llm.tokenize(prompt, add_bos=False, special=True)
+        start = sum(len(self._piece(t)) for t in held[:keep])
+        return held[:keep] + (self.llm.tokenize(prompt[start:], add_bos=False, special=True) if start < len(prompt)
+                              else [])
+
+    def _shared_tokens(self, held: list[int], prompt: bytes) -> int:
+        """How many of `held` spell the start of `prompt`, ending on a character boundary."""
         end, keep = 0, 0
         for i, token in enumerate(held):
             piece = self._piece(token)
@@ -85,11 +112,7 @@ class EmbeddedProvider:
             end += len(piece)
             if end >= len(prompt) or (prompt[end] & 0xC0) != 0x80:  # not inside a UTF-8 character
                 keep = i + 1
-        if keep == 0:
-            return self.llm.tokenize(prompt, add_bos=False, special=True)
-        start = sum(len(self._piece(t)) for t in held[:keep])
-        return held[:keep] + (self.llm.tokenize(prompt[start:], add_bos=False, special=True) if start < len(prompt)
-                              else [])
+        return keep
 
     def count_tokens(self, messages: Messages) -> int:
         return len(self._prompt(messages)[0])
@@ -106,8 +129,45 @@ class EmbeddedProvider:
         return n
 
     def generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None = None) -> Completion:
+        if self._batcher is not None:
+            return self._generate_batched(messages, config, on_delta)
         with self._lock:
             return self._generate(messages, config, on_delta)
+
+    def _generate_batched(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None):
+        """The serial loop's rules (stop tokens, stop strings, the token limit) as a callback
+        the batch decoder calls with each sampled token."""
+        from .batching import Call, sampler_chain
+
+        tokens, stop = self._prompt(messages)
+        room = self.context_window - len(tokens)
+        if room < 16:
+            raise BackendError(f"prompt of {len(tokens)} tokens does not fit the {self.context_window}-token window")
+        limit = min(config.max_tokens, room)
+        stream = TextStream([*stop, *config.stop])
+        emit = on_delta or (lambda _text: None)
+        state = {"produced": 0, "reason": "length"}
+
+        def on_token(token: int) -> bool:
+            if token in self._stop_ids:
+                state["reason"] = "stop"
+                return True
+            state["produced"] += 1
+            emit(stream.feed(self._output_piece(token)))
+            if stream.stopped:
+                state["reason"] = "stop"
+                return True
+            return state["produced"] >= limit
+
+        started = time.perf_counter()
+        ids = list(tokens)
+        sampler = sampler_chain(self.llm.n_vocab(), self._processors(config), ids,
+                                seed=self._seed(config.seed), **self._chain_settings(config))
+        call = self._batcher.run(Call(tokens, sampler, on_token, ids=ids))
+        emit(stream.finish())
+        return Completion(text=stream.text, finish_reason=state["reason"], prompt_tokens=len(tokens),
+                          cached_tokens=call.cached, completion_tokens=state["produced"],
+                          seconds=time.perf_counter() - started)
 
     def _generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None) -> Completion:
         tokens, stop = self._prompt(messages)
@@ -186,10 +246,14 @@ class EmbeddedProvider:
         return word_continuations(vocab), ProseOnly(vocab)
 
     def _sampling(self, config: GenerationConfig) -> dict:
-        """llama.cpp sampler settings; the rest keep `create_completion`'s defaults."""
+        """llama.cpp sampler settings for `Llama.generate`; the rest keep `create_completion`'s defaults."""
+        return {"logits_processor": self._processors(config), **self._chain_settings(config)}
+
+    @staticmethod
+    def _chain_settings(config: GenerationConfig) -> dict:
+        """The sampler chain's numbers, the same for the serial and the batched path."""
         pick = lambda value, default: default if value is None else value  # noqa: E731
         return {
-            "logits_processor": self._processors(config),
             "temp": pick(config.temperature, DEFAULTS.temperature),
             "top_p": pick(config.top_p, DEFAULTS.top_p),
             "repeat_penalty": pick(config.repetition_penalty, DEFAULTS.repetition_penalty),

@@ -21,7 +21,9 @@ def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool =
     group.add_argument("--model", help="model name to send to the server")
     group.add_argument(key_option, dest="api_key_env", default=None,
                        help="environment variable holding the backend server's API key (OPENAI_API_KEY)")
-    group.add_argument("--concurrency", type=int, default=None, help="parallel requests to the server")
+    group.add_argument("--concurrency", type=int, default=None,
+                       help="documents in flight at once: parallel requests to a server, or with the embedded "
+                            "backend that many sequences decoded together on one model (continuous batching)")
     group.add_argument("--max-retries", type=int, default=5, help="retries of a failed call (with backoff)")
     sampling = parser.add_argument_group("sampling (defaults depend on the backend)")
     sampling.add_argument("--temperature", type=float)
@@ -67,6 +69,8 @@ def backend_from_args(args: argparse.Namespace, base_url: str | None = None) -> 
         url = base_url if base_url is not None else args.base_url
         options = {"base_url": url[0] if isinstance(url, list) else url, "model": args.model,
                    "api_key_env": args.api_key_env, "concurrency": args.concurrency}
+    elif spec.split("?")[0] == "embedded" and (getattr(args, "concurrency", None) or 1) > 1:
+        options = {"parallel": args.concurrency}  # one model, N sequences batched (backends/batching.py)
     lm = load_backend(spec, max_retries=args.max_retries, **options)
     check = getattr(lm.provider, "check", None)
     if check is not None:
