@@ -15,9 +15,10 @@ thread that runs the loop:
 Each call's sampler chain is the one llama-cpp-python builds for `Llama.generate` (guards,
 penalties, top-k, typical, top-p, min-p, temperature, seeded draw), over its own token
 history, so a call alone in the decoder samples what the serial path samples. With other
-calls in the same batch its logits can differ in the last bits (llama.cpp sums a batch's
-rows in another order), so seeded outputs then match the serial ones only where no token
-choice sits on such a tie; P8 measures how often they do.
+calls in the same batch its logits can differ in the last bits (llama.cpp may take another
+matmul kernel for a larger batch), so a seeded text then matches the serial one only until a
+sampled token sits on such a tie: mostly the whole text, not always (one of four 24-token
+calls parted after 9 tokens in one test run).
 """
 
 from __future__ import annotations
