@@ -123,9 +123,12 @@ class JsonlLog:
     def append(self, row: dict) -> None:
         line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _append_lock, file_lock(self.path), open(self.path, "ab") as fh:
-            if fh.tell() and not _ends_with_newline(self.path):
-                fh.write(b"\n")  # close a torn line first, so this row stays whole
+        with _append_lock, file_lock(self.path), open(self.path, "a+b") as fh:
+            end = fh.seek(0, os.SEEK_END)
+            if end:
+                fh.seek(end - 1)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")  # close a torn line first, so this row stays whole (appends go to the end)
             fh.write(line)  # one write: a kill tears at most this line
             fh.flush()
             os.fsync(fh.fileno())
@@ -186,9 +189,3 @@ class JsonlLog:
                 raise UsageError(f"{self.path}:{i + 1}: expected a JSON object, got {type(row).__name__}")
             rows.append((i + 1, row))
         return rows, torn, data
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        fh.seek(-1, os.SEEK_END)
-        return fh.read(1) == b"\n"

@@ -35,6 +35,16 @@ from ..errors import BackendError
 PENALTY_LAST_N = 64  # llama-cpp-python's last_n_tokens_size
 
 
+def shared_start(a: list[int], b: list[int]) -> int:
+    """How many tokens `a` and `b` share from the start: what a KV cache holding `a` can reuse for `b`."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 @dataclass
 class Call:
     """One generation in the decoder. `on_token(token)` returns True when the call is over."""
@@ -98,7 +108,7 @@ class BatchDecoder:
         self.ctx = L.llama_init_from_model(model, params)
         if not self.ctx:
             raise BackendError(f"llama.cpp could not make a context of {slots} x {slot_tokens} tokens")
-        self.L, self.slots, self.slot_tokens, self.n_batch = L, slots, slot_tokens, n_batch
+        self.L, self.slot_tokens, self.n_batch = L, slot_tokens, n_batch
         self.memory = L.llama_get_memory(self.ctx)
         self.batch = L.llama_batch_init(max(n_batch, slots), 0, 1)
         self.held: list[list[int]] = [[] for _ in range(slots)]  # the tokens in each slot's KV cells
@@ -145,11 +155,7 @@ class BatchDecoder:
         """Take a slot and drop what of its cache the prompt does not share; the rest of the
         prompt is read in the coming steps, beside the other calls' tokens."""
         call.slot = self._slot_for(call.tokens)
-        keep = 0
-        for a, b in zip(self.held[call.slot], call.tokens[:-1]):  # the last prompt token is always read
-            if a != b:
-                break
-            keep += 1
+        keep = shared_start(self.held[call.slot], call.tokens[:-1])  # the last prompt token is always read
         self.L.llama_memory_seq_rm(self.memory, call.slot, keep, -1)
         call.cached, call.unread = keep, list(call.tokens[keep:])
         self.held[call.slot] = list(call.tokens[:keep])
@@ -192,16 +198,8 @@ class BatchDecoder:
 
     def _slot_for(self, tokens: list[int]) -> int:
         """The free slot whose cached tokens share the longest start with `tokens`."""
-        def shared(slot: int) -> int:
-            n = 0
-            for a, b in zip(self.held[slot], tokens):
-                if a != b:
-                    break
-                n += 1
-            return n
-
         with self.cond:
-            slot = max(self.free, key=shared)
+            slot = max(self.free, key=lambda free: shared_start(self.held[free], tokens))
             self.free.remove(slot)
         return slot
 

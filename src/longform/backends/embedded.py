@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..errors import BackendError, UsageError
 from .base import Completion, DeltaSink, GenerationConfig, Messages
+from .batching import shared_start
 from .chat_template import from_llama
 from .decoding import TextStream
 from .model_file import embedded_model_path
@@ -120,13 +121,7 @@ class EmbeddedProvider:
     def _cached_prefix(self, tokens: list[int]) -> int:
         """Tokens llama.cpp will reuse: the common prefix with what it evaluated last
         (it always re-evaluates at least the final prompt token)."""
-        previous = self.llm.input_ids[: self.llm.n_tokens].tolist()
-        n = 0
-        for a, b in zip(previous, tokens[:-1]):
-            if a != b:
-                break
-            n += 1
-        return n
+        return shared_start(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens[:-1])
 
     def generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None = None) -> Completion:
         if self._batcher is not None:
@@ -135,68 +130,28 @@ class EmbeddedProvider:
             return self._generate(messages, config, on_delta)
 
     def _generate_batched(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None):
-        """The serial loop's rules (stop tokens, stop strings, the token limit) as a callback
-        the batch decoder calls with each sampled token."""
+        """The call handed to the batch decoder, which gives each sampled token to `reply.take`."""
         from .batching import Call, sampler_chain
 
         tokens, stop = self._prompt(messages)
-        room = self.context_window - len(tokens)
-        if room < 16:
-            raise BackendError(f"prompt of {len(tokens)} tokens does not fit the {self.context_window}-token window")
-        limit = min(config.max_tokens, room)
-        stream = TextStream([*stop, *config.stop])
-        emit = on_delta or (lambda _text: None)
-        state = {"produced": 0, "reason": "length"}
-
-        def on_token(token: int) -> bool:
-            if token in self._stop_ids:
-                state["reason"] = "stop"
-                return True
-            state["produced"] += 1
-            emit(stream.feed(self._output_piece(token)))
-            if stream.stopped:
-                state["reason"] = "stop"
-                return True
-            return state["produced"] >= limit
-
-        started = time.perf_counter()
+        reply = _Reply(self, tokens, stop, config, on_delta)
         ids = list(tokens)
         sampler = sampler_chain(self.llm.n_vocab(), self._processors(config), ids,
                                 seed=self._seed(config.seed), **self._chain_settings(config))
-        call = self._batcher.run(Call(tokens, sampler, on_token, ids=ids))
-        emit(stream.finish())
-        return Completion(text=stream.text, finish_reason=state["reason"], prompt_tokens=len(tokens),
-                          cached_tokens=call.cached, completion_tokens=state["produced"],
-                          seconds=time.perf_counter() - started)
+        call = self._batcher.run(Call(tokens, sampler, reply.take, ids=ids))
+        return reply.completion(call.cached)
 
     def _generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None) -> Completion:
         tokens, stop = self._prompt(messages)
-        room = self.context_window - len(tokens)
-        if room < 16:
-            raise BackendError(f"prompt of {len(tokens)} tokens does not fit the {self.context_window}-token window")
+        reply = _Reply(self, tokens, stop, config, on_delta)
         cached = self._cached_prefix(tokens)
-        limit = min(config.max_tokens, room)
-        stream = TextStream([*stop, *config.stop])
-        emit = on_delta or (lambda _text: None)
-        started = time.perf_counter()
         self.llm.set_seed(self._seed(config.seed))
-        produced, reason = 0, "length"
         # Our own loop over llama.cpp's sampler rather than `create_completion`,
         # whose streaming costs grow with the text (see decoding.py).
         for token in self.llm.generate(tokens, **self._sampling(config)):
-            if token in self._stop_ids:
-                reason = "stop"
+            if reply.take(token):
                 break
-            produced += 1
-            emit(stream.feed(self._output_piece(token)))
-            if stream.stopped:
-                reason = "stop"
-                break
-            if produced >= limit:
-                break
-        emit(stream.finish())
-        return Completion(text=stream.text, finish_reason=reason, prompt_tokens=len(tokens), cached_tokens=cached,
-                          completion_tokens=produced, seconds=time.perf_counter() - started)
+        return reply.completion(cached)
 
     def _seed(self, seed: int | None) -> int:
         """The seed llama-cpp-python's `create_completion` would use, so outputs match it."""
@@ -260,3 +215,37 @@ class EmbeddedProvider:
             "top_k": 40,
             "min_p": 0.05,
         }
+
+
+class _Reply:
+    """One generation's rules over its sampled tokens, the same on the serial and the batched
+    path: an end token or a stop string ends it ("stop"), else the token limit ("length")."""
+
+    def __init__(self, provider: EmbeddedProvider, tokens: list[int], stop: list[str], config: GenerationConfig,
+                 on_delta: DeltaSink | None):
+        window = provider.context_window
+        room = window - len(tokens)
+        if room < 16:
+            raise BackendError(f"prompt of {len(tokens)} tokens does not fit the {window}-token window")
+        self.provider, self.prompt_tokens, self.limit = provider, len(tokens), min(config.max_tokens, room)
+        self.stream = TextStream([*stop, *config.stop])
+        self.emit = on_delta or (lambda _text: None)
+        self.produced, self.reason, self.started = 0, "length", time.perf_counter()
+
+    def take(self, token: int) -> bool:
+        """Add a sampled token; True when the reply is over."""
+        if token in self.provider._stop_ids:
+            self.reason = "stop"
+            return True
+        self.produced += 1
+        self.emit(self.stream.feed(self.provider._output_piece(token)))
+        if self.stream.stopped:
+            self.reason = "stop"
+            return True
+        return self.produced >= self.limit
+
+    def completion(self, cached: int) -> Completion:
+        self.emit(self.stream.finish())
+        return Completion(text=self.stream.text, finish_reason=self.reason, prompt_tokens=self.prompt_tokens,
+                          cached_tokens=cached, completion_tokens=self.produced,
+                          seconds=time.perf_counter() - self.started)

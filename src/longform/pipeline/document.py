@@ -66,6 +66,12 @@ class CallRecord:
     finish_reason: str
     retries: int = 0  # transport retries inside this call (429/5xx/dropped stream)
 
+    @classmethod
+    def of(cls, stage: str, section: int | None, attempt: int, c) -> "CallRecord":
+        """The trace's record of one finished backend call (a `Completion`)."""
+        return cls(stage, section, attempt, c.prompt_tokens, c.cached_tokens, c.completion_tokens,
+                   round(c.seconds, 3), c.finish_reason, c.attempts - 1)
+
 
 def _load(cls, data: dict):
     names = {f.name for f in dataclasses.fields(cls)}

@@ -91,7 +91,6 @@ class RunRecorder:
         return SectionReport(self, section)
 
     def call(self, stage: str, section: int | None, attempt: int, c) -> None:
-        record = CallRecord(stage, section, attempt, c.prompt_tokens, c.cached_tokens,
-                            c.completion_tokens, round(c.seconds, 3), c.finish_reason, c.attempts - 1)
+        record = CallRecord.of(stage, section, attempt, c)
         self.run_dir.add_call(record)
         self.events.on_call(record)

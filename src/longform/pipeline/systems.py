@@ -95,9 +95,7 @@ class SingleCall:
         messages = [{"role": "user", "content": instruction}]
         config = self.generation.merged(max_tokens=self.max_tokens_for(messages), seed=seed)
         completion = self.lm.complete(messages, config, on_delta=lambda text: events.on_section_delta(section, text))
-        call = CallRecord("section", 1, 1, completion.prompt_tokens, completion.cached_tokens,
-                          completion.completion_tokens, round(completion.seconds, 3), completion.finish_reason,
-                          completion.attempts - 1)
+        call = CallRecord.of("section", 1, 1, completion)
         events.on_call(call)
         text = completion.text.strip()
         record = SectionRecord(1, section.point, target, text, count_words(text, self.word_rule),
