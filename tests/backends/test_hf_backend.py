@@ -176,29 +176,21 @@ def test_the_seed_makes_generation_reproducible(lm):
     assert lm.complete(BATCH[0], config).text == lm.complete(BATCH[0], config).text
 
 
-def test_no_repeat_ngram_reaches_generate(lm, monkeypatch):
-    provider = lm.provider
-    seen = {}
-    original = provider.model.generate
-
-    def spy(*args, **kwargs):
-        seen.update(kwargs)
-        out = original(*args, **kwargs)
-        seen["output"] = out
-        return out
-
-    monkeypatch.setattr(provider.model, "generate", spy)
-    c = lm.complete(BATCH[1], GenerationConfig(max_tokens=40, temperature=0, no_repeat_ngram=2))
-    assert seen["no_repeat_ngram_size"] == 2
-    assert seen["do_sample"] is False
-    ids = seen["output"][0].tolist()  # one conversation: no padding
-    prompt = c.prompt_tokens
+def test_no_repeat_ngram_bans_every_repeated_bigram(lm, monkeypatch):
+    decoder = lm.provider._decoder
+    seen = []
+    original = decoder.run
+    monkeypatch.setattr(decoder, "run", lambda call: seen.append(original(call)) or seen[-1])
+    c = lm.complete(BATCH[1], GenerationConfig(max_tokens=40, temperature=0, no_repeat_ngram=2, repetition_penalty=1.0))
+    ids, prompt = seen[-1].ids, c.prompt_tokens  # prompt + generated, as the processors saw them
+    assert len(ids) > prompt + 10
     grams = [tuple(ids[i : i + 2]) for i in range(len(ids) - 1)]
     for end in range(prompt, len(ids)):  # no bigram ending in the reply occurred before
         assert tuple(ids[end - 1 : end + 1]) not in grams[: end - 1]
-    seen.clear()
-    lm.complete(BATCH[0], GenerationConfig(max_tokens=4, no_repeat_ngram=0))
-    assert "no_repeat_ngram_size" not in seen
+    from transformers.generation import NoRepeatNGramLogitsProcessor
+
+    kinds = lambda n: {type(p) for p in lm.provider._processors(GenerationConfig(no_repeat_ngram=n), 10)}  # noqa: E731
+    assert NoRepeatNGramLogitsProcessor in kinds(2) and NoRepeatNGramLogitsProcessor not in kinds(0)
 
 
 def test_stop_strings_end_the_reply_and_are_not_returned(lm):

@@ -2,24 +2,28 @@
 
     load_backend("hf:/models/my-sft-checkpoint")
 
-Conversations are rendered with the tokenizer's own chat template and padded on
-the left so a batch decodes together with the KV cache on. Useful for checking
-a freshly trained checkpoint without starting a server.
+Conversations are rendered with the tokenizer's own chat template. Concurrent
+calls (threads, or `LM.chat`'s batch) are decoded together, `batch_size` at a time,
+by one continuous-batching loop (hf_batching.py): each call with its own KV cache
+rows, sampler and seeded generator, joining and leaving between steps. Useful for
+checking a freshly trained checkpoint without starting a server.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import BackendError, UsageError
 from .base import Completion, DeltaSink, GenerationConfig, Messages
+from .decoding import TextStream
 
 
 class HFProvider:
     name = "hf"
     supports_prefill = True
-    max_concurrency = 1  # one batch at a time; batching happens inside generate_batch
+    max_concurrency = 8  # calls decoded together (hf_batching.py); `batch_size` sets it
 
     def __init__(self, path: str | None = None, device: str = "cpu", dtype: str = "auto",
                  gguf_file: str | None = None, batch_size: int = 8):
@@ -47,6 +51,11 @@ class HFProvider:
         self.batch_size = batch_size
         self.name = f"hf:{path}"
         self.context_window = getattr(self.model.config, "max_position_embeddings", None)
+        self._end_ids = self._end_tokens()
+        from .hf_batching import HFBatchDecoder
+
+        self.max_concurrency = batch_size
+        self._decoder = HFBatchDecoder(self.model, batch_size)
 
     def _render(self, messages: Messages) -> str:
         if messages and messages[-1]["role"] == "assistant":  # continue the reply (prefill)
@@ -57,56 +66,99 @@ class HFProvider:
         return len(self.tokenizer(self._render(messages), add_special_tokens=False)["input_ids"])
 
     def generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None = None) -> Completion:
-        completion = self.generate_batch([messages], config)[0]
-        if on_delta and completion.text:
-            on_delta(completion.text)
-        return completion
+        call, reply = self._call(messages, config, on_delta)
+        self._decoder.run(call)
+        return reply.completion()
 
     def generate_batch(self, batch: list[Messages], config: GenerationConfig) -> list[Completion]:
-        results: list[Completion] = []
-        for start in range(0, len(batch), self.batch_size):
-            results.extend(self._run(batch[start : start + self.batch_size], config))
-        return results
+        """All conversations into the decoder at once; it takes `batch_size` at a time."""
+        pairs = [self._call(m, config, None) for m in batch]
+        for call, _ in pairs:
+            self._decoder.submit(call)
+        for call, _ in pairs:
+            self._decoder.wait(call)
+        return [reply.completion() for _, reply in pairs]
 
-    def _sampling(self, config: GenerationConfig) -> dict:
+    def _call(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None):
+        from .hf_batching import HFCall
+
+        tokens = self.tokenizer(self._render(messages), add_special_tokens=False)["input_ids"]
+        reply = _Reply(self, tokens, config, on_delta)
         temperature = 0.7 if config.temperature is None else config.temperature
-        args = {"do_sample": temperature > 0, "max_new_tokens": config.max_tokens,
-                "repetition_penalty": config.repetition_penalty or 1.1, "use_cache": True,
-                "pad_token_id": self.tokenizer.pad_token_id}
-        if temperature > 0:
-            args.update(temperature=temperature, top_p=config.top_p or 0.9)
-        if config.min_tokens:
-            args["min_new_tokens"] = config.min_tokens
+        seed = config.seed if config.seed is not None else random.randrange(2**32)
+        generator = self.torch.Generator().manual_seed(seed)
+        return HFCall(tokens, self._processors(config, len(tokens)), temperature <= 0, generator, reply.take), reply
+
+    def _processors(self, config: GenerationConfig, prompt_tokens: int):
+        """transformers' own processors, in the order `generate` applies them (top-k 50 is its default)."""
+        from transformers import generation as g
+
+        temperature = 0.7 if config.temperature is None else config.temperature
+        chain = g.LogitsProcessorList()
+        penalty = config.repetition_penalty or 1.1
+        if penalty != 1.0:
+            chain.append(g.RepetitionPenaltyLogitsProcessor(penalty))
         if config.no_repeat_ngram:
-            args["no_repeat_ngram_size"] = config.no_repeat_ngram
-        if config.stop:
-            args.update(stop_strings=list(config.stop), tokenizer=self.tokenizer)
-        return args
+            chain.append(g.NoRepeatNGramLogitsProcessor(config.no_repeat_ngram))
+        if config.min_tokens:
+            chain.append(g.MinNewTokensLengthLogitsProcessor(prompt_tokens, config.min_tokens, sorted(self._end_ids)))
+        if temperature > 0:
+            chain.extend([g.TemperatureLogitsWarper(temperature), g.TopKLogitsWarper(50),
+                          g.TopPLogitsWarper(config.top_p or 0.9)])
+        return chain
 
-    def _run(self, batch: list[Messages], config: GenerationConfig) -> list[Completion]:
-        started = time.perf_counter()
-        if config.seed is not None:
-            self.torch.manual_seed(config.seed)
-        texts = [self._render(m) for m in batch]
-        inputs = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        with self.torch.no_grad():
-            output = self.model.generate(**inputs, **self._sampling(config))
-        new = output[:, inputs["input_ids"].shape[1]:]
-        seconds = (time.perf_counter() - started) / len(batch)
-        prompt_lens = inputs["attention_mask"].sum(dim=1).tolist()
-        return [self._completion(row, n, config, seconds) for row, n in zip(new, prompt_lens)]
+    def _end_tokens(self) -> frozenset[int]:
+        ids = {self.tokenizer.eos_token_id, self.tokenizer.pad_token_id}
+        configured = getattr(self.model.generation_config, "eos_token_id", None)
+        ids.update(configured if isinstance(configured, list) else [configured])
+        return frozenset(i for i in ids if i is not None)
 
-    def _completion(self, row, prompt_tokens: int, config: GenerationConfig, seconds: float) -> Completion:
-        ids = row.tolist()
-        special = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
-        ended = any(t in special for t in ids)
-        count = next((i for i, t in enumerate(ids) if t in special), len(ids))
-        text = self.tokenizer.decode(ids[:count], skip_special_tokens=True)
-        # transformers stops after the token that completes a stop string but keeps
-        # it; cut it off, as llama.cpp and OpenAI-compatible servers do
-        cuts = [i for i in (text.find(s) for s in config.stop if s) if i >= 0]
-        if cuts:
-            text, ended = text[: min(cuts)], True
-        reason = "stop" if ended or count < config.max_tokens else "length"
-        return Completion(text=text, finish_reason=reason, prompt_tokens=int(prompt_tokens),
-                          completion_tokens=count, seconds=seconds)
+
+class _Reply:
+    """One call's sampled tokens turned into text as they come: an end token or a stop string
+    ends it ("stop"), else the token limit or the model's window ("length")."""
+
+    def __init__(self, provider: HFProvider, tokens: list[int], config: GenerationConfig,
+                 on_delta: DeltaSink | None):
+        window = provider.context_window
+        room = config.max_tokens if not window else min(config.max_tokens, window - len(tokens))
+        if room < 1:
+            raise BackendError(f"prompt of {len(tokens)} tokens does not fit the {window}-token window")
+        self.provider, self.prompt_tokens, self.limit = provider, len(tokens), room
+        self.stream = TextStream(list(config.stop))
+        self.emit = on_delta or (lambda _text: None)
+        self.ids: list[int] = []
+        self.shown = 0  # tokens whose text is out
+        self.reason, self.started = "length", time.perf_counter()
+
+    def take(self, token: int) -> bool:
+        """Add a sampled token; True when the reply is over."""
+        if token in self.provider._end_ids:
+            self.reason = "stop"
+            return True
+        self.ids.append(token)
+        self.emit(self.stream.feed(self._new_text()))
+        if self.stream.stopped:
+            self.reason = "stop"
+            return True
+        return len(self.ids) >= self.limit
+
+    def _new_text(self) -> bytes:
+        """The text the newest tokens add, once it is whole characters: the last few tokens are
+        decoded with the one before them for context (byte-level pieces merge across tokens)."""
+        decode = self.provider.tokenizer.decode
+        start = max(0, self.shown - 1)
+        before = decode(self.ids[start:self.shown], skip_special_tokens=True)
+        now = decode(self.ids[start:], skip_special_tokens=True)
+        if now.endswith("\ufffd") or not now.startswith(before):
+            return b""
+        self.shown = len(self.ids)
+        return now[len(before):].encode("utf-8")
+
+    def completion(self) -> Completion:
+        if self.shown < len(self.ids):  # a character the model never finished: decoded as it stands
+            self.emit(self.stream.feed(self.provider.tokenizer.decode(
+                self.ids[self.shown:], skip_special_tokens=True).replace("\ufffd", "").encode("utf-8")))
+        self.emit(self.stream.finish())
+        return Completion(text=self.stream.text, finish_reason=self.reason, prompt_tokens=self.prompt_tokens,
+                          completion_tokens=len(self.ids), seconds=time.perf_counter() - self.started)
