@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from longform.backends import GenerationConfig, load_backend
+from longform.errors import BackendError
 
 pytest.importorskip("llama_cpp")
 
@@ -102,3 +103,35 @@ def test_a_stream_consumer_that_raises_stops_only_its_own_call(batched):
     other = batched.complete(_messages("ships"), GenerationConfig(max_tokens=20, seed=4))
     thread.join(120)
     assert results.get("cancelled") and other.completion_tokens == 20
+
+
+def test_greedy_calls_decoded_together_match_one_at_a_time(serial, batched):
+    """Greedy decoding has no draw to shift: each batched text equals its serial one. (An exact tie
+    between the two best logits could still flip on a last-bit difference; none in these calls.)"""
+    greedy = dict(temperature=0, repetition_penalty=1.0)
+    limits = [24, 10, 24, 16, 20]  # five calls, four slots: one joins when the 10-token call leaves
+    calls = [(_messages(t), GenerationConfig(max_tokens=n, min_tokens=n, **greedy))
+             for t, n in zip(TOPICS + ["rope"], limits)]
+    together = _together(batched, calls)
+    assert [c.text for c in together] == [serial.complete(*call).text for call in calls]
+
+
+def test_a_prompt_too_long_for_the_window_fails_alone(batched):
+    huge = [{"role": "user", "content": "tide " * batched.context_window}]
+    calls = [(_messages("ships"), GenerationConfig(max_tokens=12, seed=1)), (huge, GenerationConfig(max_tokens=8)),
+             (_messages("quays"), GenerationConfig(max_tokens=12, seed=2))]
+    out: list = [None] * 3
+
+    def one(i: int) -> None:
+        try:
+            out[i] = batched.provider.generate(*calls[i])
+        except BackendError as exc:
+            out[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert isinstance(out[1], BackendError) and "window" in str(out[1])
+    assert out[0].completion_tokens == 12 and out[2].completion_tokens == 12

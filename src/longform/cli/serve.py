@@ -25,7 +25,8 @@ def register(commands) -> None:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--api-key-env", dest="serve_key_env", metavar="VAR",
                    help="require the key in this environment variable as a Bearer token")
-    p.add_argument("--workers", type=int, default=2, help="documents written at once; the rest wait in a queue")
+    p.add_argument("--workers", type=int, default=2, help="documents written at once; the rest wait in a queue. With the embedded "
+                   "backend they are decoded together on one model (default 2)")
     p.add_argument("--max-queue", type=int, default=256, help="waiting jobs beyond which requests get 429")
     p.add_argument("--jobs-dir", type=Path, default=Path("runs/serve"), help="where jobs are kept (run directories)")
     p.add_argument("--default-words", type=int, default=2000, help="target when a request states none")
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1") and key is None:
         print(f"warning: serving on {args.host} without an API key: anyone who can reach it can use it",
               file=sys.stderr)
+    if args.concurrency is None:  # the embedded model decodes --workers documents together (continuous batching)
+        args.concurrency = args.workers
     manager = JobManager(args.jobs_dir, backend_from_args(args), write_settings_from_args(args),
                          concurrency=args.workers)
     settings = ServeSettings(api_key=key, default_words=args.default_words, max_body=args.max_body,
