@@ -414,3 +414,15 @@ def test_fallback_plan_language():
 def test_fallback_plan_rejects_zero_target():
     with pytest.raises(ValueError):
         fallback_plan("Write", 0)
+
+
+def test_plan_points_about_the_writing_are_dropped_and_list_numbers_cut():
+    from longform.pipeline.plan import parse_plan
+    from longform.pipeline.planner import grounded
+
+    text = ("1. The origins of tea: 1\n2. The original text is incomplete. Here are the numbered outlines\n"
+            "3. Briefly describe this part\n4. Tea on the trade routes\n5. Describe how tea reached Europe")
+    sections, dropped = grounded(parse_plan(text), "Write a 2,000-word history of tea and how it reached Europe.")
+    assert [s.point for s in sections] == ["The origins of tea", "Tea on the trade routes",
+                                          "Describe how tea reached Europe"]  # on the subject: kept
+    assert [s.index for s in sections] == [1, 2, 3] and len(dropped) == 2

@@ -267,10 +267,14 @@ def _take_count(body: str) -> tuple[int | None, str]:
     return int((low + high) / 2 + 0.5) or None, body[: match.start()] + " " + body[match.end() :]
 
 
+_TRAILING_NUMBER = re.compile(r"\s*[:：\-–—]\s*\d{1,2}\s*$")
+
+
 def _clean(text: str) -> str:
     text = _EMPTY_BRACKETS.sub(" ", re.sub(r"[*#`]+", "", text))
     text = _LABEL.sub(_label_joint, text.strip())
     text = _EDGE_JUNK_END.sub("", _EDGE_JUNK_START.sub("", text))
+    text = _TRAILING_NUMBER.sub("", text)  # "The origins of tea: 1" (a list number after the title)
     if text[:1] in "(（" and text[-1:] in ")）" and text.count("(") + text.count("（") == 1:
         text = text[1:-1].strip()
     return re.sub(r"\s+", " ", text)

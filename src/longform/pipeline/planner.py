@@ -7,11 +7,14 @@ deterministic plan derived from the instruction, so a run never stalls here.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .. import prompts
 from ..backends import LM, GenerationConfig
 from ..text import detect_language
+from .candidates import key_terms
+from .cleaning import META
 from .plan import (
     MAX_SECTIONS,
     Plan,
@@ -77,6 +80,8 @@ def make_plan(
             report.call("plan", attempt, completion)
         text = (prefill[0]["content"] if prefill else "") + completion.text
         sections, notes = _model_sections(text, target_words, example_points(lang, n))
+        sections, dropped = grounded(sections, instruction)
+        notes += [f"dropped a point about the writing, not the subject: {d!r}" for d in dropped]
         if _acceptable(sections, target_words, n):
             plan = finalize_plan(sections, target_words, raw=text)
             plan.notes = [f"accepted on attempt {attempt}", *notes, *plan.notes]
@@ -86,6 +91,23 @@ def make_plan(
     plan.notes.append(f"model plan unusable after {attempts} attempts; used the fallback plan")
     plan.raw = "\n---\n".join(rejected)
     return plan
+
+
+# A point that talks about the writing ("Briefly describe this part", "Here are the numbered outlines")
+TASK_TALK = re.compile(r"\b(outlines?|describe|mention|paragraphs?|sentences?|numbered|incomplete|the (original )?text"
+                       r"|this (part|section))\b|(提纲|段落|本部分)", re.IGNORECASE)
+
+
+def grounded(sections: list[Section], instruction: str) -> tuple[list[Section], list[str]]:
+    """The sections minus points that talk about the writing and share no term with the request."""
+    terms = key_terms(instruction)
+    keep, dropped = [], []
+    for section in sections:
+        talk = TASK_TALK.search(section.point) or META.search(section.point)
+        (dropped if talk and not key_terms(section.point) & terms else keep).append(section)
+    for i, section in enumerate(keep, 1):
+        section.index = i
+    return keep, [s.point for s in dropped]
 
 
 def _acceptable(sections: list[Section], target_words: int, asked: int) -> bool:
