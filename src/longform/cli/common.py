@@ -40,6 +40,9 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--context", type=int, metavar="TOKENS",
                        help="working context window; the context rolls with a running summary beyond it "
                             "(default: the backend's; 4096 for embedded)")
+    group.add_argument("--candidates", type=int, default=1, metavar="K",
+                       help="continuous layout: sample K continuations of each passage at once and keep the most "
+                            "on-task one (K times the tokens; decoded together with --concurrency K on embedded)")
     group.add_argument("--no-length-control", action="store_true",
                        help="keep the plan's budgets instead of rebalancing toward the target")
 
@@ -49,7 +52,9 @@ def write_settings_from_args(args: argparse.Namespace, **extra):
 
     if args.context is not None and args.context < 512:
         raise UsageError(f"--context must be at least 512 tokens, got {args.context}")
-    return WriteSettings(layout=args.layout, context_tokens=args.context,
+    if not 1 <= args.candidates <= 16:
+        raise UsageError(f"--candidates must be from 1 to 16, got {args.candidates}")
+    return WriteSettings(layout=args.layout, context_tokens=args.context, candidates=args.candidates,
                          control_length=not args.no_length_control, generation=generation_from_args(args), **extra)
 
 
@@ -69,8 +74,11 @@ def backend_from_args(args: argparse.Namespace, base_url: str | None = None) -> 
         url = base_url if base_url is not None else args.base_url
         options = {"base_url": url[0] if isinstance(url, list) else url, "model": args.model,
                    "api_key_env": args.api_key_env, "concurrency": args.concurrency}
-    elif spec.split("?")[0] == "embedded" and (getattr(args, "concurrency", None) or 1) > 1:
-        options = {"parallel": args.concurrency}  # one model, N sequences batched (backends/batching.py)
+    elif spec.split("?")[0] == "embedded":
+        # one model, N sequences batched (backends/batching.py): the documents in flight, times the
+        # candidates each call samples at once
+        parallel = (getattr(args, "concurrency", None) or 1) * getattr(args, "candidates", 1)
+        options = {"parallel": parallel} if parallel > 1 else {}
     lm = load_backend(spec, max_retries=args.max_retries, **options)
     check = getattr(lm.provider, "check", None)
     if check is not None:

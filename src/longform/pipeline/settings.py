@@ -23,4 +23,5 @@ class WriteSettings:
     layout: str = "auto"  # see pipeline.layouts; auto = continuous where the backend allows
     context_tokens: int | None = None  # working window; None: the backend's (lm.working_window)
     control_length: bool = True
+    candidates: int = 1  # continuous layout: passages sampled per call, the most on-task kept (candidates.py)
     length: LengthPolicy = field(default_factory=LengthPolicy)

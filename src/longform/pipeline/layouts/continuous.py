@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ...backends.base import Completion
 from ...errors import UsageError
 from ...text import count_words, find_loop, trim_to_sentence
+from ..candidates import best_of, key_terms
 from ..cleaning import META, clean_section, drop_meta_paragraphs
 from ..document import SectionRecord
 from ..events import SectionReport
@@ -28,6 +29,7 @@ LOOP_LOOKBACK = 6000  # characters of earlier text a new passage is compared wit
 SUMMARY_TOKENS = 240
 SUMMARY_RESERVE = SUMMARY_TOKENS + 96  # kept free in every prompt: the summary branch must fit too
 MIN_CHUNK = 128  # a call with less room than this rolls the context first
+CANDIDATE_TOKENS = 160  # with candidate search, a call writes about a paragraph, so the choice comes often
 
 
 @dataclass
@@ -58,8 +60,14 @@ class ContinuousLayout(SectionLayout):
             self.rate.add(record.completion_tokens, record.generated_words)
         self.lm, self.generation, self.window = state.lm, state.settings.generation, state.window()
         self.length, self.rule = state.length, state.meta.word_rule
+        self.candidates, self.instruction_terms = state.settings.candidates, key_terms(state.meta.instruction)
+        self.focus = self.instruction_terms
 
     def write(self, state: RunState, section: Section, budget: int, final: bool) -> SectionRecord:
+        # a plan point's own terms count only when the point is about the request: a small model's
+        # plan can wander ("Building Families"), and the search must not pull the text after it
+        point = key_terms(section.point)
+        self.focus = self.instruction_terms | (point if point & self.instruction_terms else frozenset())
         draft = self._section(section.index, budget, state.heading(section), state.raw_text(),
                               state.seed(section), state.report(section), final)
         record = record_section(state, section, budget, draft.text, draft.completions, draft.notes)
@@ -77,7 +85,8 @@ class ContinuousLayout(SectionLayout):
         if heading:
             report.delta(heading)
         stalls = 0
-        while len(draft.completions) < self.length.policy.max_calls:
+        calls = self.length.policy.max_calls * (1 if self.candidates == 1 else 3)  # shorter calls: more of them
+        while len(draft.completions) < calls:
             missing = self.length.missing(draft.text, budget, final)
             if not missing:
                 break
@@ -97,11 +106,17 @@ class ContinuousLayout(SectionLayout):
         messages = self._fitting(document, index, report)
         room = self.window - self.lm.count_tokens(messages) - SUMMARY_RESERVE
         max_tokens, min_tokens = self.length.call_limits(self.rate, missing, room)
+        if self.candidates > 1:
+            max_tokens = min(max_tokens, CANDIDATE_TOKENS)
+            min_tokens = min(min_tokens, max_tokens) if min_tokens else min_tokens
         attempt = len(draft.completions) + 1
         config = self.generation.merged(max_tokens=max_tokens, seed=seed + 7919 * (attempt - 1), prose=True,
                                         min_tokens=min_tokens)
-        completion = self.lm.complete(messages, config, on_delta=report.delta,
-                                      on_retry=lambda _n, err: report.replay(f"retrying after: {err}", draft.text))
+        if self.candidates > 1:
+            completion = self._best_candidate(messages, config, document, attempt, draft, report)
+        else:
+            completion = self.lm.complete(messages, config, on_delta=report.delta,
+                                          on_retry=lambda _n, err: report.replay(f"retrying after: {err}", draft.text))
         draft.completions.append(completion)
         draft.generated_words += count_words(completion.text, self.rule)
         report.call("section", attempt, completion)
@@ -117,6 +132,22 @@ class ContinuousLayout(SectionLayout):
             draft.text += new
         self._drop_meta(draft, heading, attempt, report)
         return count_words(draft.text, self.rule) - before
+
+    def _best_candidate(self, messages, config, document: str, attempt: int, draft: SectionDraft,
+                        report: SectionReport) -> Completion:
+        """`candidates` continuations at once, each with its own seed; the most on-task one is kept
+        and streamed, the others are traced as stage "candidate" (their tokens are the search's cost)."""
+        calls = [lambda i=i: self.lm.complete(messages, config.merged(seed=config.seed + 104729 * i))
+                 for i in range(self.candidates)]
+        chosen, results, judged = best_of(calls, self.focus, document[-LOOP_LOOKBACK:], lambda c: c.text)
+        for i, completion in enumerate(results):
+            if i != chosen:
+                report.call("candidate", attempt, completion)
+        others = ", ".join(f"{j.score:.2f}" for i, j in enumerate(judged) if i != chosen)
+        draft.notes.append(f"call {attempt}: kept candidate {chosen + 1} of {len(judged)} "
+                           f"(score {judged[chosen].score:.2f}; others {others})")
+        report.delta(results[chosen].text)
+        return results[chosen]
 
     def _drop_meta(self, draft: SectionDraft, heading: str, attempt: int, report: SectionReport) -> None:
         """Remove talk about the task as soon as it appears, so the length controller

@@ -1,0 +1,110 @@
+"""Q2: long and good. Documents from the embedded model graded by the quality panel (a proxy:
+quality/panel.py, MiniLM embeddings, calibrated in q1_calibration.py), for several engine settings
+against the same model's single answer to the same prompts.
+
+    python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--data D/longbench_write_en.jsonl
+        --limit 24] [--words 3000]
+
+Without --data it writes the demo request. Each document is a run directory under --out, resumed
+when the script is run again (a killed run loses at most a section). Prints per setting: words,
+S_l, on-topic share (similarity of 80-word chunks to the instruction), its first and last decile
+and their ratio, restated and meta-talk shares, the panel's quality score, and seconds per output
+word relative to the first setting; then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+DEMO = ("Write a 3,000-word article about the history of lighthouses: how they were built, who kept them, "
+        "and why many still stand today.")
+
+
+def items(args) -> list[dict]:
+    if not args.data:
+        return [{"id": "demo", "prompt": DEMO, "length": args.words}]
+    rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
+    english = [r for r in rows if not any("\u4e00" <= ch <= "\u9fff" for ch in r["prompt"])]
+    step = max(1, len(english) // args.limit)
+    return [{"id": str(r.get("id", i)), "prompt": r["prompt"], "length": r.get("length", args.words)}
+            for i, r in enumerate(english[::step][: args.limit])]
+
+
+def write(item: dict, candidates: int, out: Path, lm) -> tuple[Path, float]:
+    from longform import AgentWrite, WriteSettings
+
+    run = out / f"k{candidates}" / item["id"]
+    started = time.perf_counter()
+    settings = WriteSettings(target_words=item["length"], candidates=candidates)
+    AgentWrite(lm, settings).run(item["prompt"], run, resume=run.exists())
+    return run, time.perf_counter() - started
+
+
+def single(item: dict, out: Path, lm) -> str:
+    from longform.backends import GenerationConfig
+
+    path = out / "single" / f"{item['id']}.txt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = lm.complete([{"role": "user", "content": item["prompt"]}], GenerationConfig(max_tokens=2048, seed=0)).text
+        path.write_text(text, encoding="utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def summary(panels: list[dict], lengths: list[tuple[int, int]], seconds: float, words: int) -> dict:
+    from longform.evals.scores import length_score
+
+    mean = lambda key: statistics.fmean(p[key] for p in panels if p.get(key) is not None)  # noqa: E731
+    first = statistics.fmean(p["by_decile"]["on_topic"][0] for p in panels)
+    last = statistics.fmean(p["by_decile"]["on_topic"][-1] for p in panels)
+    return {"words": words, "S_l": statistics.fmean(length_score(asked, got) for asked, got in lengths),
+            "on_topic": mean("on_topic"), "first_decile": first, "last_decile": last, "last_over_first": last / first,
+            "restated": mean("restated_share"), "meta": mean("meta_share"), "quality": mean("quality_score"),
+            "seconds_per_word": seconds / max(words, 1)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--data", type=Path)
+    p.add_argument("--limit", type=int, default=24)
+    p.add_argument("--words", type=int, default=3000)
+    p.add_argument("--candidates", type=int, nargs="+", default=[1, 3])
+    args = p.parse_args()
+    from longform import load_backend
+    from longform.quality.documents import measure_run
+    from longform.quality.panel import measure
+    from longform.text import count_words
+
+    chosen, rows = items(args), {}
+    singles = [measure(single(it, args.out, load_backend("embedded")), it["prompt"]) for it in chosen]
+    for k in args.candidates:
+        lm = load_backend("embedded" + (f"?parallel={k}" if k > 1 else ""))
+        panels, lengths, seconds, words = [], [], 0.0, 0
+        for it in chosen:
+            run, took = write(it, k, args.out, lm)
+            panel = measure_run(run)
+            got = count_words((run / "document.md").read_text(encoding="utf-8"))
+            panels.append(panel), lengths.append((it["length"], got))
+            seconds, words = seconds + took, words + got
+            print(f"  k={k} {it['id']}: {got} words, on topic {panel['on_topic']:.2f}, {took:.0f} s", file=sys.stderr)
+        rows[k] = summary(panels, lengths, seconds, words)
+    single_topic = statistics.fmean(s["on_topic"] for s in singles)
+    base = rows[args.candidates[0]]["seconds_per_word"]
+    print(f"{len(chosen)} request(s); the single answers' on-topic share: {single_topic:.3f}")
+    print(" K   words    S_l  on-topic  ÷single  first  last  last÷first  restated  meta  quality  s/word ÷ K=1")
+    for k, r in rows.items():
+        print(f"{k:2d} {r['words']:7d} {r['S_l']:6.1f} {r['on_topic']:9.3f} {r['on_topic'] / single_topic:8.2f} "
+              f"{r['first_decile']:6.2f} {r['last_decile']:5.2f} {r['last_over_first']:10.2f} {r['restated']:9.3f} "
+              f"{r['meta']:5.3f} {r['quality']:8.1f} {r['seconds_per_word'] / base:12.2f}")
+    print(json.dumps({"benchmark": "Q2", "requests": len(chosen), "single_on_topic": round(single_topic, 4),
+                      "settings": {str(k): {n: round(v, 4) for n, v in r.items()} for k, r in rows.items()}}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Candidate search: sample several continuations of a passage and keep the one that stays on task.
+
+A 135M model drifts: a passage that starts on lighthouses ends on "building your life cycle".
+Sampling k continuations and keeping the best moves the document toward the request at the cost
+of k calls (decoded together on a batching backend). The score is lexical on purpose, so it
+needs no embedding model at write time and stays independent of the quality panel that grades
+the result (quality/panel.py, MiniLM):
+
+- focus: the share of the passage's sentences that use a key term of the request or of the
+  section's plan point (content words, crudely stemmed; character bigrams for Chinese);
+- echo: the share of its word trigrams already in the text so far (copying);
+- fresh: the share of its key terms not yet used in the text so far, half weighted: a paraphrase
+  of an earlier passage reuses its terms, new material brings some (without it the search
+  favoured passages that restate the request's own words: restated share 0.07 -> 0.57 in Q2);
+- meta: talk about the writing itself (cleaning.META) costs a whole point.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ..text import overlap_with, split_sentences
+from .cleaning import META
+
+STOPWORDS = frozenset("""
+about above after again against also among an and any are around because been before being below
+between both but came can could did does doing down during each even every few from further had has
+have having here how into its itself just like made make many more most much must near never next
+not now off once only other others our ours out over own part same should since some such than that
+the their theirs them then there these they this those through today under until upon very was were
+what when where which while who whom whose why will with within without would write writing words
+word article essay story piece your yours you
+""".split())
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
+
+
+def stem(word: str) -> str:
+    """A crude stem: enough for "lighthouses" to match "lighthouse" and "keepers" to match "keeper"."""
+    word = word.lower().strip("'-")
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:8]
+
+
+def key_terms(text: str) -> frozenset[str]:
+    """The content terms of `text`: stems of its longer non-stopwords, or its Chinese character bigrams."""
+    if _CJK.search(text):
+        chars = _CJK.findall(text)
+        return frozenset(a + b for a, b in zip(chars, chars[1:]))
+    return frozenset(stem(w) for w in _WORD.findall(text) if len(w) >= 4 and w.lower() not in STOPWORDS)
+
+
+@dataclass
+class Judged:
+    text: str
+    focus: float
+    echo: float
+    fresh: float
+    meta: bool
+
+    @property
+    def score(self) -> float:
+        return self.focus + 0.5 * self.fresh - self.echo - (1.0 if self.meta else 0.0)
+
+
+def judge(text: str, focus_terms: frozenset[str], earlier: str) -> Judged:
+    sentences = [s for s in split_sentences(text) if s.strip()]
+    on_task = sum(1 for s in sentences if key_terms(s) & focus_terms)
+    focus = on_task / len(sentences) if sentences else 0.0
+    terms = key_terms(text)
+    fresh = len(terms - key_terms(earlier)) / len(terms) if terms else 0.0
+    return Judged(text, focus, overlap_with(text, earlier, 3) if earlier else 0.0, fresh, bool(META.search(text)))
+
+
+def best_of(calls: list, focus_terms: frozenset[str], earlier: str, text_of) -> tuple[int, list, list[Judged]]:
+    """Run the zero-argument `calls` at once (threads: a batching backend decodes them together) and
+    judge `text_of(result)` of each; returns the best one's index, the results and the judgements."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        results = list(pool.map(lambda call: call(), calls))
+    judged = [judge(text_of(r), focus_terms, earlier) for r in results]
+    best = max(range(len(results)), key=lambda i: (judged[i].score, -i))
+    return best, results, judged
