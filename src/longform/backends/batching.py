@@ -33,6 +33,7 @@ import numpy as np
 from ..errors import BackendError
 
 PENALTY_LAST_N = 64  # llama-cpp-python's last_n_tokens_size
+COMPACT_BELOW = 64  # shared tokens under which a call takes the lowest free slot instead (a system prompt)
 
 
 def shared_start(a: list[int], b: list[int]) -> int:
@@ -164,42 +165,49 @@ class BatchDecoder:
     def _step(self) -> None:
         """One decode: the next token of every generating call, then as many prompt tokens of
         joining calls as the batch has room for (a prompt's logits only at its last token)."""
-        calls, rows = list(self.active), [(c.pending, len(self.held[c.slot]), c.slot, True) for c in self.active]
-        chunks: list[tuple[Call, int, int]] = []  # (call, its rows' start, how many)
-        for call in list(self.reading):
-            room = self.n_batch - len(rows)
+        pieces = [(c, [c.pending], True) for c in self.active]  # (call, tokens, generating)
+        room = self.n_batch - len(pieces)
+        for call in self.reading:
             if room <= 0:
                 break
-            chunk = call.unread[:room]
-            start = len(self.held[call.slot])
-            finished = len(chunk) == len(call.unread)
-            chunks.append((call, len(rows), len(chunk)))
-            rows += [(t, start + i, call.slot, finished and i == len(chunk) - 1) for i, t in enumerate(chunk)]
-        if not rows:
+            pieces.append((call, call.unread[:room], False))
+            room -= len(pieces[-1][1])
+        if not pieces:
             return
+        # Rows in sequence-id order, a slot's rows together: with a KV stream per sequence llama.cpp
+        # cuts a batch into micro-batches wherever the ids do not run 0, 1, 2, … in order (measured:
+        # 8 rows out of order 83 ms a step, in order 55; slots 0, 2, 4, 6 cost as much as 0-7).
+        pieces.sort(key=lambda piece: piece[0].slot)
+        rows, last = [], []
+        for call, tokens, generating in pieces:
+            start, ends = len(self.held[call.slot]), generating or len(tokens) == len(call.unread)
+            rows += [(t, start + i, call.slot, ends and i == len(tokens) - 1) for i, t in enumerate(tokens)]
+            last.append(len(rows) - 1)
         self._fill(rows)
         try:
             self._decode()
         except BaseException as exc:  # noqa: BLE001 - every call in the batch fails with it
-            for call in calls + [c for c, _, _ in chunks]:
+            for call, _, _ in pieces:
                 call.error = exc
                 self._leave(call)
             return
-        for i, call in enumerate(calls):
-            self.held[call.slot].append(call.pending)
-            self._guarded(call, lambda c, i=i: self._take(c, self._sample(c, i)))
-        for call, first, count in chunks:
-            self.held[call.slot].extend(call.unread[:count])
-            call.unread = call.unread[count:]
-            if not call.unread:  # the whole prompt is read: its first token comes from its last row
-                self.reading.remove(call)
+        for (call, tokens, generating), row in zip(pieces, last):
+            self.held[call.slot].extend(tokens)
+            if not generating:
+                call.unread = call.unread[len(tokens):]
+                if call.unread:
+                    continue
+                self.reading.remove(call)  # the whole prompt is read: its first token comes from its last row
                 self.active.append(call)
-                self._guarded(call, lambda c, last=first + count - 1: self._take(c, self._sample(c, last)))
+            self._guarded(call, lambda c, row=row: self._take(c, self._sample(c, row)))
 
     def _slot_for(self, tokens: list[int]) -> int:
-        """The free slot whose cached tokens share the longest start with `tokens`."""
+        """The free slot whose cached tokens share the longest start with `tokens`; with little to
+        share (a new document), the lowest free one, so busy slots stay a compact run of ids."""
         with self.cond:
-            slot = max(self.free, key=lambda free: shared_start(self.held[free], tokens))
+            shares = {free: shared_start(self.held[free], tokens) for free in self.free}
+            best = max(shares, key=lambda free: (shares[free], -free))
+            slot = best if shares[best] >= COMPACT_BELOW else min(self.free)
             self.free.remove(slot)
         return slot
 
