@@ -135,3 +135,15 @@ def test_a_prompt_too_long_for_the_window_fails_alone(batched):
         t.join(300)
     assert isinstance(out[1], BackendError) and "window" in str(out[1])
     assert out[0].completion_tokens == 12 and out[2].completion_tokens == 12
+
+
+def test_batch_rows_run_in_sequence_id_order(batched, monkeypatch):
+    """llama.cpp cuts a batch into micro-batches where sequence ids are out of order (P8: as slow as
+    serial), so every batch the decoder builds lists its rows by slot, a slot's rows together."""
+    decoder = batched.provider._batcher
+    seen: list[list[int]] = []
+    original = decoder._fill
+    monkeypatch.setattr(decoder, "_fill", lambda rows: seen.append([r[2] for r in rows]) or original(rows))
+    _together(batched, [(_messages(t), GenerationConfig(max_tokens=6 + 3 * i, seed=i)) for i, t in enumerate(TOPICS)])
+    assert any(len(set(slots)) > 1 for slots in seen)  # calls were decoded together
+    assert all(slots == sorted(slots) for slots in seen)
