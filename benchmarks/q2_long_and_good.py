@@ -35,12 +35,12 @@ def items(args) -> list[dict]:
             for i, r in enumerate(english[::step][: args.limit])]
 
 
-def write(item: dict, candidates: int, out: Path, lm) -> tuple[Path, float]:
+def write(item: dict, candidates: int, out: Path, lm, context: int | None) -> tuple[Path, float]:
     from longform import AgentWrite, WriteSettings
 
-    run = out / f"k{candidates}" / item["id"]
+    run = out / (f"k{candidates}" + (f"-c{context}" if context else "")) / item["id"]
     started = time.perf_counter()
-    settings = WriteSettings(target_words=item["length"], candidates=candidates)
+    settings = WriteSettings(target_words=item["length"], candidates=candidates, context_tokens=context)
     AgentWrite(lm, settings).run(item["prompt"], run, resume=run.exists())
     return run, time.perf_counter() - started
 
@@ -51,7 +51,8 @@ def single(item: dict, out: Path, lm) -> str:
     path = out / "single" / f"{item['id']}.txt"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = lm.complete([{"role": "user", "content": item["prompt"]}], GenerationConfig(max_tokens=2048, seed=0)).text
+        messages = [{"role": "user", "content": item["prompt"]}]
+        text = lm.complete(messages, GenerationConfig(max_tokens=2048, seed=0)).text
         path.write_text(text, encoding="utf-8")
     return path.read_text(encoding="utf-8")
 
@@ -75,6 +76,7 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=24)
     p.add_argument("--words", type=int, default=3000)
     p.add_argument("--candidates", type=int, nargs="+", default=[1, 3])
+    p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
     args = p.parse_args()
     from longform import load_backend
     from longform.quality.documents import measure_run
@@ -87,7 +89,7 @@ def main() -> None:
         lm = load_backend("embedded" + (f"?parallel={k}" if k > 1 else ""))
         panels, lengths, seconds, words = [], [], 0.0, 0
         for it in chosen:
-            run, took = write(it, k, args.out, lm)
+            run, took = write(it, k, args.out, lm, args.context)
             panel = measure_run(run)
             got = count_words((run / "document.md").read_text(encoding="utf-8"))
             panels.append(panel), lengths.append((it["length"], got))

@@ -46,6 +46,7 @@ def test_restating_and_talk_about_the_writing_lower_the_score():
                      focus, ON_TASK)
     new = judge("Lighthouses later burned whale oil, then paraffin, and from 1860 electric arc lamps.", focus, ON_TASK)
     assert restated.focus == new.focus == 1.0 and new.fresh > restated.fresh and new.score > restated.score
+    assert restated.repeat > new.repeat
     assert meta.meta and meta.score < fresh.score
 
 

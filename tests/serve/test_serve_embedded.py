@@ -31,4 +31,4 @@ def test_twenty_concurrent_requests_on_the_embedded_model_all_complete(tmp_path)
         assert manager.lm.provider.max_concurrency == 8
     texts = [r.choices[0].message.content for r in replies]
     assert all(count_words(t) >= 20 for t in texts), [count_words(t) for t in texts]
-    assert len({r.id for r in replies}) == 20 and len(set(texts)) == 20  # twenty jobs, twenty documents (one topic each)
+    assert len({r.id for r in replies}) == 20 and len(set(texts)) == 20  # twenty jobs, twenty documents

@@ -25,8 +25,9 @@ def register(commands) -> None:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--api-key-env", dest="serve_key_env", metavar="VAR",
                    help="require the key in this environment variable as a Bearer token")
-    p.add_argument("--workers", type=int, default=2, help="documents written at once; the rest wait in a queue. With the embedded "
-                   "backend they are decoded together on one model (default 2)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="documents written at once; the rest wait in a queue. With the embedded backend they are "
+                        "decoded together on one model (default 2)")
     p.add_argument("--max-queue", type=int, default=256, help="waiting jobs beyond which requests get 429")
     p.add_argument("--jobs-dir", type=Path, default=Path("runs/serve"), help="where jobs are kept (run directories)")
     p.add_argument("--default-words", type=int, default=2000, help="target when a request states none")

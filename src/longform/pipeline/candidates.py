@@ -12,6 +12,8 @@ the result (quality/panel.py, MiniLM):
 - fresh: the share of its key terms not yet used in the text so far, half weighted: a paraphrase
   of an earlier passage reuses its terms, new material brings some (without it the search
   favoured passages that restate the request's own words: restated share 0.07 -> 0.57 in Q2);
+- repeat: how much of its key terms one earlier paragraph already holds, beyond half (a
+  paraphrase of that paragraph holds most of them);
 - meta: talk about the writing itself (cleaning.META) costs a whole point.
 """
 
@@ -62,11 +64,12 @@ class Judged:
     focus: float
     echo: float
     fresh: float
+    repeat: float
     meta: bool
 
     @property
     def score(self) -> float:
-        return self.focus + 0.5 * self.fresh - self.echo - (1.0 if self.meta else 0.0)
+        return self.focus + 0.5 * self.fresh - self.echo - max(0.0, self.repeat - 0.5) - (1.0 if self.meta else 0.0)
 
 
 def judge(text: str, focus_terms: frozenset[str], earlier: str) -> Judged:
@@ -75,7 +78,10 @@ def judge(text: str, focus_terms: frozenset[str], earlier: str) -> Judged:
     focus = on_task / len(sentences) if sentences else 0.0
     terms = key_terms(text)
     fresh = len(terms - key_terms(earlier)) / len(terms) if terms else 0.0
-    return Judged(text, focus, overlap_with(text, earlier, 3) if earlier else 0.0, fresh, bool(META.search(text)))
+    held = [key_terms(p) for p in earlier.split("\n\n") if p.strip()]
+    repeat = max((len(terms & h) / len(terms) for h in held), default=0.0) if terms else 0.0
+    echo = overlap_with(text, earlier, 3) if earlier else 0.0
+    return Judged(text, focus, echo, fresh, repeat, bool(META.search(text)))
 
 
 def best_of(calls: list, focus_terms: frozenset[str], earlier: str, text_of) -> tuple[int, list, list[Judged]]:
