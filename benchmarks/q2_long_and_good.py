@@ -45,14 +45,14 @@ def write(item: dict, candidates: int, out: Path, lm, context: int | None) -> tu
     return run, time.perf_counter() - started
 
 
-def single(item: dict, out: Path, lm) -> str:
+def single(item: dict, out: Path, lm, tokens: int) -> str:
     from longform.backends import GenerationConfig
 
     path = out / "single" / f"{item['id']}.txt"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         messages = [{"role": "user", "content": item["prompt"]}]
-        text = lm.complete(messages, GenerationConfig(max_tokens=2048, seed=0)).text
+        text = lm.complete(messages, GenerationConfig(max_tokens=tokens, seed=0)).text
         path.write_text(text, encoding="utf-8")
     return path.read_text(encoding="utf-8")
 
@@ -61,10 +61,11 @@ def summary(panels: list[dict], lengths: list[tuple[int, int]], seconds: float, 
     from longform.evals.scores import length_score
 
     mean = lambda key: statistics.fmean(p[key] for p in panels if p.get(key) is not None)  # noqa: E731
-    first = statistics.fmean(p["by_decile"]["on_topic"][0] for p in panels)
-    last = statistics.fmean(p["by_decile"]["on_topic"][-1] for p in panels)
+    tenths = [p["by_decile"]["on_topic"] for p in panels]  # a tenth with no part of its own is None
+    first = statistics.fmean([t[0] for t in tenths if t[0] is not None] or [0.0])
+    last = statistics.fmean([t[-1] for t in tenths if t[-1] is not None] or [0.0])
     return {"words": words, "S_l": statistics.fmean(length_score(asked, got) for asked, got in lengths),
-            "on_topic": mean("on_topic"), "first_decile": first, "last_decile": last, "last_over_first": last / first,
+            "on_topic": mean("on_topic"), "first_decile": first, "last_decile": last, "last_over_first": last / first if first else 0.0,
             "restated": mean("restated_share"), "meta": mean("meta_share"), "quality": mean("quality_score"),
             "seconds_per_word": seconds / max(words, 1)}
 
@@ -76,6 +77,7 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=24)
     p.add_argument("--words", type=int, default=3000)
     p.add_argument("--candidates", type=int, nargs="+", default=[1, 3])
+    p.add_argument("--single-tokens", type=int, default=2048, help="token limit of the single answers")
     p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
     args = p.parse_args()
     from longform import load_backend
@@ -84,7 +86,8 @@ def main() -> None:
     from longform.text import count_words
 
     chosen, rows = items(args), {}
-    singles = [measure(single(it, args.out, load_backend("embedded")), it["prompt"]) for it in chosen]
+    single_lm = load_backend("embedded")
+    singles = [measure(single(it, args.out, single_lm, args.single_tokens), it["prompt"]) for it in chosen]
     for k in args.candidates:
         lm = load_backend("embedded" + (f"?parallel={k}" if k > 1 else ""))
         panels, lengths, seconds, words = [], [], 0.0, 0
@@ -104,7 +107,9 @@ def main() -> None:
         print(f"{k:2d} {r['words']:7d} {r['S_l']:6.1f} {r['on_topic']:9.3f} {r['on_topic'] / single_topic:8.2f} "
               f"{r['first_decile']:6.2f} {r['last_decile']:5.2f} {r['last_over_first']:10.2f} {r['restated']:9.3f} "
               f"{r['meta']:5.3f} {r['quality']:8.1f} {r['seconds_per_word'] / base:12.2f}")
+    last = rows[args.candidates[-1]]
     print(json.dumps({"benchmark": "Q2", "requests": len(chosen), "single_on_topic": round(single_topic, 4),
+                      "ratio": round(last["on_topic"] / single_topic, 4),
                       "settings": {str(k): {n: round(v, 4) for n, v in r.items()} for k, r in rows.items()}}))
 
 

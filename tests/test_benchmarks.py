@@ -25,7 +25,7 @@ TOY_RUNS = {
     "p3_length_scaling.py --plain": ["--short", "80", "--long", "160", "--threads", "1", "--plain"],
     "p4_backend_speed.py": ["--tokens", "24", "--repeats", "1", "--threads", "1"],
     "p6_packing.py": ["--samples", "8", "--batch", "2", "--max-length", "256"],
-    "p8_batching.py": ["--words", "60", "--streams", "1", "2", "--threads", "1", "--ceiling-tokens", "8"],
+    "p8_batching.py": ["--words", "60", "--streams", "1", "2", "--threads", "1", "--tokens", "16"],
     "p8_batch_ceiling.py": ["--tokens", "8", "--prompt-tokens", "32", "--threads", "1", "--streams", "1", "2"],
     "p7_serve_concurrency.py": ["--clients", "4", "--workers", "2", "--sequential", "2", "--delay", "0.01"],
 }
@@ -42,3 +42,15 @@ def test_benchmark_runs_at_toy_size(script):
     assert result["benchmark"]
     assert isinstance(result["ratio"], (int, float)) and math.isfinite(result["ratio"]), result
     assert result.get("plain", False) == ("--plain" in TOY_RUNS[script])
+
+
+def test_q2_runs_at_toy_size(tmp_path):
+    """Q2 writes documents and grades them with the panel: two settings on a 40-word demo request."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
+    args = ["--out", str(tmp_path), "--words", "40", "--candidates", "1", "2", "--single-tokens", "48"]
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "q2_long_and_good.py"), *args],
+                          capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(result["settings"]) == {"1", "2"} and math.isfinite(result["ratio"])
+    assert (tmp_path / "k2" / "demo" / "document.md").exists()

@@ -11,6 +11,8 @@ from longform.pipeline.layouts.base import spoken_length
     ("Para one.\n\nThis part will tell you about the harbor.\n\nEnd.", "Para one.\n\nEnd."),
     ("In this section, we look back.\n\nThe tide rose.", "The tide rose."),
     ("The keeper climbed.\n\nIt is about 400 words long, as asked.", "The keeper climbed."),
+    # the embedded golden run's opening, before this pattern: "The 400-word essay will be a poignant tribute…"
+    ("The 400-word essay will be a poignant tribute to the keepers.\n\nThe lamp burned.", "The lamp burned."),
     ("潮水上涨。\n\n以下是第二部分的内容：\n\n灯塔亮了。", "潮水上涨。\n\n灯塔亮了。"),
 ])
 def test_meta_paragraphs_are_dropped(text, kept):
@@ -26,7 +28,8 @@ def test_in_a_long_paragraph_only_the_sentences_about_the_task_go():
 
 
 def test_ordinary_prose_is_untouched():
-    text = "The lighthouse stood for a century.\n\nIts keepers wrote letters home every week."
+    text = ("The lighthouse stood for a century.\n\nIts keepers wrote letters home every week, and a "
+            "3,000-word letter of 1902 survives.")
     assert drop_meta_paragraphs(text) == text
 
 

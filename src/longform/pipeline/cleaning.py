@@ -16,7 +16,8 @@ _CHATTER = re.compile(
 )
 META = re.compile(
     r"^\s*(here is|here's|below is)\b|\b(copy-paste|this (part|section|essay|article|outline|text) (will|is|follows)"
-    r"|in this (part|section)\b|part \d+ of\b|\d+ (words|sentences)\b|as an ai\b)"
+    r"|in this (part|section)\b|part \d+ of\b|\d+ (words|sentences)\b|as an ai\b"
+    r"|\b(the|this) \d[\d,]*-word (essay|article|story|piece|text|section|part)\b)"
     r"|(以下是|这一部分将|本部分|\d+\s*字)",
     re.IGNORECASE,
 )
