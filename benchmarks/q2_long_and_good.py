@@ -65,7 +65,8 @@ def summary(panels: list[dict], lengths: list[tuple[int, int]], seconds: float, 
     first = statistics.fmean([t[0] for t in tenths if t[0] is not None] or [0.0])
     last = statistics.fmean([t[-1] for t in tenths if t[-1] is not None] or [0.0])
     return {"words": words, "S_l": statistics.fmean(length_score(asked, got) for asked, got in lengths),
-            "on_topic": mean("on_topic"), "first_decile": first, "last_decile": last, "last_over_first": last / first if first else 0.0,
+            "on_topic": mean("on_topic"), "first_decile": first, "last_decile": last,
+            "last_over_first": last / first if first else 0.0,
             "restated": mean("restated_share"), "meta": mean("meta_share"), "quality": mean("quality_score"),
             "seconds_per_word": seconds / max(words, 1)}
 
