@@ -147,3 +147,20 @@ def test_batch_rows_run_in_sequence_id_order(batched, monkeypatch):
     _together(batched, [(_messages(t), GenerationConfig(max_tokens=6 + 3 * i, seed=i)) for i, t in enumerate(TOPICS)])
     assert any(len(set(slots)) > 1 for slots in seen)  # calls were decoded together
     assert all(slots == sorted(slots) for slots in seen)
+
+
+def test_more_calls_than_slots_wait_for_one_even_past_the_lm_wrapper(batched):
+    """The LM wrapper lets only `slots` calls in; the decoder itself must also queue the rest, not
+    hand a call a slot that is not free."""
+    calls = [(_messages(t), GenerationConfig(max_tokens=6, seed=i)) for i, t in enumerate(TOPICS + TOPICS)]
+    out: list = [None] * len(calls)
+
+    def one(i: int) -> None:
+        out[i] = batched.provider.generate(*calls[i])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert [c.completion_tokens for c in out] == [6] * len(calls)

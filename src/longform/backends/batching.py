@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import BackendError
+from .decode_loop import DecodeLoop
 
 PENALTY_LAST_N = 64  # llama-cpp-python's last_n_tokens_size
 COMPACT_BELOW = 64  # shared tokens under which a call takes the lowest free slot instead (a system prompt)
@@ -95,12 +96,13 @@ def sampler_chain(n_vocab: int, processors: list | None, ids: list[int], *, temp
     return chain
 
 
-class BatchDecoder:
+class BatchDecoder(DecodeLoop):
     def __init__(self, model, base_params, slots: int, slot_tokens: int):
         """`base_params`: the serial context's llama_context_params, copied so both contexts
         compute alike (flash attention, KV types, threads); only the size and sequences change."""
         import llama_cpp as L
 
+        super().__init__("embedded-batch")
         params = L.llama_context_params()
         ctypes.memmove(ctypes.byref(params), ctypes.byref(base_params), ctypes.sizeof(params))
         n_batch = params.n_batch
@@ -114,43 +116,26 @@ class BatchDecoder:
         self.batch = L.llama_batch_init(max(n_batch, slots), 0, 1)
         self.held: list[list[int]] = [[] for _ in range(slots)]  # the tokens in each slot's KV cells
         self.free = list(range(slots))
-        self.waiting: list[Call] = []
         self.reading: list[Call] = []  # joined, their prompts read a chunk a step
         self.active: list[Call] = []  # generating
-        self.cond = threading.Condition()
-        threading.Thread(target=self._loop, name="embedded-batch", daemon=True).start()
+        self.start()
 
     def run(self, call: Call) -> Call:
-        """Queue `call`, wait until it is over; the decoder's error, if any, is raised here."""
         if len(call.tokens) >= self.slot_tokens:
             raise BackendError(f"prompt of {len(call.tokens)} tokens does not fit a {self.slot_tokens}-token slot")
-        with self.cond:
-            self.waiting.append(call)
-            self.cond.notify()
-        call.done.wait()
-        if call.error is not None:
-            raise call.error
-        return call
+        return super().run(call)
 
-    # the loop, on its own thread ---------------------------------------------
-    def _loop(self) -> None:
-        while True:
-            with self.cond:
-                while not self.waiting and not self.active and not self.reading:
-                    self.cond.wait()
-                joining = []
-                while self.waiting and self.free:
-                    joining.append(self.waiting.pop(0))
-            for call in joining:
-                self._guarded(call, self._join)
-            self._step()
+    # the loop, on its own thread (decode_loop.py) ----------------------------
+    def _room(self) -> int:
+        return len(self.free)
 
-    def _guarded(self, call: Call, work) -> None:
-        try:
-            work(call)
-        except BaseException as exc:  # noqa: BLE001 - the caller's thread re-raises it
-            call.error = exc
-            self._leave(call)
+    def _busy(self) -> bool:
+        return bool(self.active or self.reading)
+
+    def _round(self, joining: list[Call]) -> None:
+        for call in joining:
+            self._guarded(call, self._join)
+        self._step()
 
     def _join(self, call: Call) -> None:
         """Take a slot and drop what of its cache the prompt does not share; the rest of the

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import BackendError
+from .decode_loop import DecodeLoop
 
 
 @dataclass
@@ -45,58 +46,36 @@ class HFCall:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-class HFBatchDecoder:
+class HFBatchDecoder(DecodeLoop):
     def __init__(self, model, slots: int):
         import torch
 
+        super().__init__("hf-batch")
         self.torch, self.model, self.slots = torch, model, slots
         # transformers renamed `past_key_values` to `cache` within 5.x; pass the one this model takes
         self.cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         self.cache = None  # the batch's DynamicCache, one row per active call
         self.mask = None  # (rows, columns) 1 where a row holds a real token
         self.active: list[HFCall] = []
-        self.waiting: list[HFCall] = []
-        self.cond = threading.Condition()
-        threading.Thread(target=self._loop, name="hf-batch", daemon=True).start()
-
-    def run(self, call: HFCall) -> HFCall:
-        self.submit(call)
-        return self.wait(call)
+        self.start()
 
     def submit(self, call: HFCall) -> None:
         call.ids = list(call.tokens)
-        with self.cond:
-            self.waiting.append(call)
-            self.cond.notify()
+        super().submit(call)
 
-    @staticmethod
-    def wait(call: HFCall) -> HFCall:
-        call.done.wait()
-        if call.error is not None:
-            raise call.error
-        return call
+    # the loop, on its own thread (decode_loop.py) ----------------------------
+    def _room(self) -> int:
+        return self.slots - len(self.active)
 
-    # the loop, on its own thread ---------------------------------------------
-    def _loop(self) -> None:
-        while True:
-            with self.cond:
-                while not self.waiting and not self.active:
-                    self.cond.wait()
-                joining = []
-                while self.waiting and len(self.active) + len(joining) < self.slots:
-                    joining.append(self.waiting.pop(0))
-            with self.torch.no_grad():
-                for call in joining:
-                    self._guarded(call, self._join)
-                if self.active:
-                    self._step()
+    def _busy(self) -> bool:
+        return bool(self.active)
 
-    def _guarded(self, call: HFCall, work) -> None:
-        try:
-            work(call)
-        except BaseException as exc:  # noqa: BLE001 - the caller's thread re-raises it
-            call.error = exc
-            self._leave(call)
+    def _round(self, joining: list[HFCall]) -> None:
+        with self.torch.no_grad():
+            for call in joining:
+                self._guarded(call, self._join)
+            if self.active:
+                self._step()
 
     def _join(self, call: HFCall) -> None:
         """Read the prompt alone, take its first token, and merge its cache into the batch's."""
