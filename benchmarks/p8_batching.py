@@ -55,15 +55,15 @@ def steady_rate(lm, streams: int, tokens: int) -> float:
     return sum(start <= t <= end for s in stamps for t in s) / max(end - start, 1e-9)
 
 
-def calls_rate(streams: int, threads: int, parallel: bool) -> float:
+def calls_rate(streams: int, threads: int, parallel: bool, tokens: int) -> float:
     from longform import load_backend
 
     lm = load_backend(f"embedded?threads={threads}" + (f"&parallel={max(2, streams)}" if parallel else ""))
     steady_rate(lm, streams, 16)  # warm up: first decodes in a fresh context are slower
-    return steady_rate(lm, streams, CALL_TOKENS)
+    return steady_rate(lm, streams, tokens)
 
 
-def bare_rate(streams: int, threads: int) -> float:
+def bare_rate(streams: int, threads: int, tokens: int) -> float:
     from llama_cpp import Llama
 
     import p8_batch_ceiling
@@ -73,10 +73,10 @@ def bare_rate(streams: int, threads: int) -> float:
     prompt = load_backend("embedded?threads=1").provider._prompt(_messages(0))[0]  # the calls' prompt length
     llm = Llama(model_path=str(embedded_model_path()), n_ctx=512, verbose=False, n_threads=threads)
     p8_batch_ceiling.run(llm, prompt, streams, 16, threads)
-    return p8_batch_ceiling.run(llm, prompt, streams, CALL_TOKENS, threads)[1]
+    return p8_batch_ceiling.run(llm, prompt, streams, tokens, threads)[1]
 
 
-def hf_rate(streams: int, threads: int) -> float:
+def hf_rate(streams: int, threads: int, tokens: int) -> float:
     import torch
 
     from longform import load_backend
@@ -86,7 +86,7 @@ def hf_rate(streams: int, threads: int) -> float:
     path = embedded_model_path()
     lm = load_backend(f"hf:{path.parent}", gguf_file=path.name, batch_size=max(2, streams))
     steady_rate(lm, streams, 8)
-    return steady_rate(lm, streams, max(8, CALL_TOKENS // 2))
+    return steady_rate(lm, streams, max(8, tokens // 2))
 
 
 def document_rate(streams: int, words: int, threads: int, parallel: bool) -> float:
@@ -117,11 +117,11 @@ def _in_threads(work, count: int) -> None:
         w.join()
 
 
-MEASURES = {"bare": lambda a, n: bare_rate(n, a.threads),
-            "calls": lambda a, n: calls_rate(n, a.threads, parallel=n > 1),
-            "serial-calls": lambda a, n: calls_rate(n, a.threads, parallel=False),
+MEASURES = {"bare": lambda a, n: bare_rate(n, a.threads, a.tokens),
+            "calls": lambda a, n: calls_rate(n, a.threads, n > 1, a.tokens),
+            "serial-calls": lambda a, n: calls_rate(n, a.threads, False, a.tokens),
             "documents": lambda a, n: document_rate(n, a.words, a.threads, parallel=True),
-            "hf": lambda a, n: hf_rate(n, a.threads)}
+            "hf": lambda a, n: hf_rate(n, a.threads, a.tokens)}
 
 
 def apart(measure: str, streams: int, args) -> float:
@@ -135,7 +135,6 @@ def apart(measure: str, streams: int, args) -> float:
 
 
 def main() -> None:
-    global CALL_TOKENS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", nargs=2, metavar=("MEASURE", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--words", type=int, default=250, help="words per document")
@@ -145,7 +144,6 @@ def main() -> None:
     parser.add_argument("--skip-hf", action="store_true")
     parser.add_argument("--skip-documents", action="store_true")
     args = parser.parse_args()
-    CALL_TOKENS = args.tokens
     if args.one:
         print(MEASURES[args.one[0]](args, int(args.one[1])))
         return
@@ -159,7 +157,7 @@ def main() -> None:
             rates[m][n] = apart(m, n, args)
             print(f"  {m:9s} N={n}: {rates[m][n]:.1f} tok/s", file=sys.stderr, flush=True)
     base["hf"] = rates["hf"].get(1) if "hf" in rates else None
-    print(f"embedded SmolLM2-135M, {args.threads} threads; calls {CALL_TOKENS} tokens; documents {args.words} words")
+    print(f"embedded SmolLM2-135M, {args.threads} threads; calls {args.tokens} tokens; documents {args.words} words")
     print("N  " + "  ".join(f"{m + ' tok/s':>14s} {'÷ one':>6s}" for m in measures) + "  calls ÷ bare")
     ratio = lambda m, n: rates[m][n] / base[m]  # noqa: E731
     for n in args.streams:

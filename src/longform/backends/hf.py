@@ -84,16 +84,16 @@ class HFProvider:
 
         tokens = self.tokenizer(self._render(messages), add_special_tokens=False)["input_ids"]
         reply = _Reply(self, tokens, config, on_delta)
-        temperature = 0.7 if config.temperature is None else config.temperature
         seed = config.seed if config.seed is not None else random.randrange(2**32)
         generator = self.torch.Generator().manual_seed(seed)
-        return HFCall(tokens, self._processors(config, len(tokens)), temperature <= 0, generator, reply.take), reply
+        return HFCall(tokens, self._processors(config, len(tokens)), _temperature(config) <= 0, generator,
+                      reply.take), reply
 
     def _processors(self, config: GenerationConfig, prompt_tokens: int):
         """transformers' own processors, in the order `generate` applies them (top-k 50 is its default)."""
         from transformers import generation as g
 
-        temperature = 0.7 if config.temperature is None else config.temperature
+        temperature = _temperature(config)
         chain = g.LogitsProcessorList()
         penalty = config.repetition_penalty or 1.1
         if penalty != 1.0:
@@ -112,6 +112,10 @@ class HFProvider:
         configured = getattr(self.model.generation_config, "eos_token_id", None)
         ids.update(configured if isinstance(configured, list) else [configured])
         return frozenset(i for i in ids if i is not None)
+
+
+def _temperature(config: GenerationConfig) -> float:
+    return 0.7 if config.temperature is None else config.temperature
 
 
 class _Reply:

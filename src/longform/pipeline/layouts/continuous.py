@@ -61,7 +61,6 @@ class ContinuousLayout(SectionLayout):
         self.lm, self.generation, self.window = state.lm, state.settings.generation, state.window()
         self.length, self.rule = state.length, state.meta.word_rule
         self.candidates, self.instruction_terms = state.settings.candidates, key_terms(state.meta.instruction)
-        self.focus = self.instruction_terms
 
     def write(self, state: RunState, section: Section, budget: int, final: bool) -> SectionRecord:
         # a plan point's own terms count only when the point is about the request: a small model's
@@ -108,7 +107,7 @@ class ContinuousLayout(SectionLayout):
         max_tokens, min_tokens = self.length.call_limits(self.rate, missing, room)
         if self.candidates > 1:
             max_tokens = min(max_tokens, CANDIDATE_TOKENS)
-            min_tokens = min(min_tokens, max_tokens) if min_tokens else min_tokens
+            min_tokens = min(min_tokens, max_tokens)
         attempt = len(draft.completions) + 1
         config = self.generation.merged(max_tokens=max_tokens, seed=seed + 7919 * (attempt - 1), prose=True,
                                         min_tokens=min_tokens)
