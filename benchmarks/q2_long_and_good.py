@@ -2,8 +2,8 @@
 quality/panel.py, MiniLM embeddings, calibrated in q1_calibration.py), for several engine settings
 against the same model's single answer to the same prompts.
 
-    python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--data D/longbench_write_en.jsonl
-        --limit 24] [--words 3000]
+    python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--judge panel|lexical]
+        [--data D/longbench_write_en.jsonl --limit 24] [--words 3000]
 
 Without --data it writes the demo request. Each document is a run directory under --out, resumed
 when the script is run again (a killed run loses at most a section). Prints per setting: words,
@@ -35,12 +35,14 @@ def items(args) -> list[dict]:
             for i, r in enumerate(english[::step][: args.limit])]
 
 
-def write(item: dict, candidates: int, out: Path, lm, context: int | None) -> tuple[Path, float]:
+def write(item: dict, candidates: int, out: Path, lm, context: int | None, judge: str) -> tuple[Path, float]:
     from longform import AgentWrite, WriteSettings
 
-    run = out / (f"k{candidates}" + (f"-c{context}" if context else "")) / item["id"]
+    name = f"k{candidates}" + (f"-{judge}" if candidates > 1 else "") + (f"-c{context}" if context else "")
+    run = out / name / item["id"]
     started = time.perf_counter()
-    settings = WriteSettings(target_words=item["length"], candidates=candidates, context_tokens=context)
+    settings = WriteSettings(target_words=item["length"], candidates=candidates, context_tokens=context,
+                             candidate_judge=judge)
     AgentWrite(lm, settings).run(item["prompt"], run, resume=run.exists())
     return run, time.perf_counter() - started
 
@@ -79,6 +81,7 @@ def main() -> None:
     p.add_argument("--words", type=int, default=3000)
     p.add_argument("--candidates", type=int, nargs="+", default=[1, 3])
     p.add_argument("--single-tokens", type=int, default=2048, help="token limit of the single answers")
+    p.add_argument("--judge", choices=("panel", "lexical"), default="panel", help="the candidate judge")
     p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
     args = p.parse_args()
     from longform import load_backend
@@ -93,7 +96,7 @@ def main() -> None:
         lm = load_backend("embedded" + (f"?parallel={k}" if k > 1 else ""))
         panels, lengths, seconds, words = [], [], 0.0, 0
         for it in chosen:
-            run, took = write(it, k, args.out, lm, args.context)
+            run, took = write(it, k, args.out, lm, args.context, args.judge)
             panel = measure_run(run)
             got = count_words((run / "document.md").read_text(encoding="utf-8"))
             panels.append(panel), lengths.append((it["length"], got))

@@ -43,6 +43,9 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--candidates", type=int, default=1, metavar="K",
                        help="continuous layout: sample K continuations of each passage at once and keep the most "
                             "on-task one (K times the tokens; decoded together with --concurrency K on embedded)")
+    group.add_argument("--candidate-judge", choices=("panel", "lexical"), default="panel",
+                       help="what picks the candidates: the quality panel's encoder (on topic, not restating; "
+                            "needs longform[quality]) or request-word counts (default: %(default)s)")
     group.add_argument("--no-length-control", action="store_true",
                        help="keep the plan's budgets instead of rebalancing toward the target")
 
@@ -55,6 +58,7 @@ def write_settings_from_args(args: argparse.Namespace, **extra):
     if not 1 <= args.candidates <= 16:
         raise UsageError(f"--candidates must be from 1 to 16, got {args.candidates}")
     return WriteSettings(layout=args.layout, context_tokens=args.context, candidates=args.candidates,
+                         candidate_judge=args.candidate_judge,
                          control_length=not args.no_length_control, generation=generation_from_args(args), **extra)
 
 

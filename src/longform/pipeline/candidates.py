@@ -2,9 +2,9 @@
 
 A 135M model drifts: a passage that starts on lighthouses ends on "building your life cycle".
 Sampling k continuations and keeping the best moves the document toward the request at the cost
-of k calls (decoded together on a batching backend). The score is lexical on purpose, so it
-needs no embedding model at write time and stays independent of the quality panel that grades
-the result (quality/panel.py, MiniLM):
+of k calls (decoded together on a batching backend). Two judges rate the candidates: the
+panel's (candidate_panel.py: the quality panel's encoder and lines) and the lexical one here, which
+needs no embedding model at write time and stays independent of the panel that grades the result:
 
 - focus: the share of the passage's sentences that use a key term of the request or of the
   section's plan point (content words, crudely stemmed; character bigrams for Chinese);
@@ -15,6 +15,9 @@ the result (quality/panel.py, MiniLM):
 - repeat: how much of its key terms one earlier paragraph already holds, beyond half (a
   paraphrase of that paragraph holds most of them);
 - meta: talk about the writing itself (cleaning.META) costs a whole point.
+
+A judge's rating has a `score` and says whether the candidate `failed` (the layout then samples
+another round).
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..text import overlap_with, split_sentences
+from ..errors import UsageError
 from .cleaning import META
+
+LOOKBACK = 6000  # characters of earlier text the lexical judge compares with
 
 STOPWORDS = frozenset("""
 about above after again against also among an and any are around because been before being below
@@ -71,6 +77,13 @@ class Judged:
     def score(self) -> float:
         return self.focus + 0.5 * self.fresh - self.echo - max(0.0, self.repeat - 0.5) - (1.0 if self.meta else 0.0)
 
+    @property
+    def failed(self) -> bool:
+        return self.meta or self.focus == 0
+
+    def describe(self) -> str:
+        return f"{self.score:.2f}"
+
 
 def judge(text: str, focus_terms: frozenset[str], earlier: str) -> Judged:
     sentences = [s for s in split_sentences(text) if s.strip()]
@@ -84,11 +97,48 @@ def judge(text: str, focus_terms: frozenset[str], earlier: str) -> Judged:
     return Judged(text, focus, echo, fresh, repeat, bool(META.search(text)))
 
 
-def best_of(calls: list, focus_terms: frozenset[str], earlier: str, text_of) -> tuple[int, list, list[Judged]]:
+class LexicalJudge:
+    """The judge above for one document: the request's terms, and the plan point's when it is about the request."""
+
+    name = "lexical"
+
+    def __init__(self, instruction: str, language: str = "en"):
+        self.instruction_terms = key_terms(instruction)
+        self.focus = self.instruction_terms
+
+    def for_section(self, point: str, about_request: bool) -> None:
+        self.focus = self.instruction_terms | (key_terms(point) if about_request else frozenset())
+
+    def rate(self, texts: list[str], earlier: str) -> list[Judged]:
+        earlier = earlier[-LOOKBACK:]
+        return [judge(t, self.focus, earlier) for t in texts]
+
+
+JUDGES = ("panel", "lexical")
+
+
+def make_judge(name: str, instruction: str, language: str):
+    if name == "lexical":
+        return LexicalJudge(instruction, language)
+    if name == "panel":
+        from .candidate_panel import PanelJudge  # loads the embedding model: only when asked for
+
+        return PanelJudge(instruction, language)
+    raise UsageError(f"unknown candidate judge {name!r}: choose one of {', '.join(JUDGES)}")
+
+
+def about_request(point: str, instruction: str) -> bool:
+    """Whether a plan point shares a key term with the request. A small model's plan can wander
+    ("Building Families"), and the search must not pull the text after such a point."""
+    return bool(key_terms(point) & key_terms(instruction))
+
+
+def best_of(calls: list, rate, text_of) -> tuple[int, list, list]:
     """Run the zero-argument `calls` at once (threads: a batching backend decodes them together) and
-    judge `text_of(result)` of each; returns the best one's index, the results and the judgements."""
+    rate `text_of(result)` of each with `rate(texts)`; returns the best one's index, the results and
+    the ratings."""
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         results = list(pool.map(lambda call: call(), calls))
-    judged = [judge(text_of(r), focus_terms, earlier) for r in results]
-    best = max(range(len(results)), key=lambda i: (judged[i].score, -i))
-    return best, results, judged
+    rated = rate([text_of(r) for r in results])
+    best = max(range(len(results)), key=lambda i: (rated[i].score, -i))
+    return best, results, rated

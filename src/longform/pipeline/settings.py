@@ -24,4 +24,5 @@ class WriteSettings:
     context_tokens: int | None = None  # working window; None: the backend's (lm.working_window)
     control_length: bool = True
     candidates: int = 1  # continuous layout: passages sampled per call, the most on-task kept (candidates.py)
+    candidate_judge: str = "panel"  # which judge picks them: panel (candidate_panel.py) or lexical
     length: LengthPolicy = field(default_factory=LengthPolicy)

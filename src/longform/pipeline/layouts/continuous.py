@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ...backends.base import Completion
 from ...errors import UsageError
 from ...text import count_words, find_loop, trim_to_sentence
-from ..candidates import best_of, key_terms
+from ..candidates import about_request, best_of, make_judge
 from ..cleaning import META, clean_section, drop_meta_paragraphs
 from ..document import SectionRecord
 from ..events import SectionReport
@@ -30,6 +30,7 @@ SUMMARY_TOKENS = 240
 SUMMARY_RESERVE = SUMMARY_TOKENS + 96  # kept free in every prompt: the summary branch must fit too
 MIN_CHUNK = 128  # a call with less room than this rolls the context first
 CANDIDATE_TOKENS = 160  # with candidate search, a call writes about a paragraph, so the choice comes often
+RESAMPLE_ROUNDS = 1  # extra rounds of candidates when the best one fails the judge
 
 
 @dataclass
@@ -60,13 +61,13 @@ class ContinuousLayout(SectionLayout):
             self.rate.add(record.completion_tokens, record.generated_words)
         self.lm, self.generation, self.window = state.lm, state.settings.generation, state.window()
         self.length, self.rule = state.length, state.meta.word_rule
-        self.candidates, self.instruction_terms = state.settings.candidates, key_terms(state.meta.instruction)
+        self.candidates = state.settings.candidates
+        if self.candidates > 1:
+            self.judge = make_judge(state.settings.candidate_judge, state.meta.instruction, state.meta.language)
 
     def write(self, state: RunState, section: Section, budget: int, final: bool) -> SectionRecord:
-        # a plan point's own terms count only when the point is about the request: a small model's
-        # plan can wander ("Building Families"), and the search must not pull the text after it
-        point = key_terms(section.point)
-        self.focus = self.instruction_terms | (point if point & self.instruction_terms else frozenset())
+        if self.candidates > 1:
+            self.judge.for_section(section.point, about_request(section.point, state.meta.instruction))
         draft = self._section(section.index, budget, state.heading(section), state.raw_text(),
                               state.seed(section), state.report(section), final)
         record = record_section(state, section, budget, draft.text, draft.completions, draft.notes)
@@ -134,17 +135,26 @@ class ContinuousLayout(SectionLayout):
 
     def _best_candidate(self, messages, config, document: str, attempt: int, draft: SectionDraft,
                         report: SectionReport) -> Completion:
-        """`candidates` continuations at once, each with its own seed; the most on-task one is kept
-        and streamed, the others are traced as stage "candidate" (their tokens are the search's cost)."""
-        calls = [lambda i=i: self.lm.complete(messages, config.merged(seed=config.seed + 104729 * i))
-                 for i in range(self.candidates)]
-        chosen, results, judged = best_of(calls, self.focus, document[-LOOP_LOOKBACK:], lambda c: c.text)
+        """`candidates` continuations at once, each with its own seed; the judge's best is kept and
+        streamed, the others are traced as stage "candidate" (their tokens are the search's cost).
+        When even the best one fails the judge, one more round is sampled and the best of both kept."""
+        rate = lambda texts: self.judge.rate(texts, document)  # noqa: E731
+        results, rated = [], []
+        for round_ in range(RESAMPLE_ROUNDS + 1):
+            calls = [lambda i=i: self.lm.complete(messages, config.merged(seed=config.seed + 104729 * i))
+                     for i in range(round_ * self.candidates, (round_ + 1) * self.candidates)]
+            _, more, more_rated = best_of(calls, rate, lambda c: c.text)
+            results, rated = results + more, rated + more_rated
+            chosen = max(range(len(results)), key=lambda i: (rated[i].score, -i))
+            if not rated[chosen].failed:
+                break
         for i, completion in enumerate(results):
             if i != chosen:
                 report.call("candidate", attempt, completion)
-        others = ", ".join(f"{j.score:.2f}" for i, j in enumerate(judged) if i != chosen)
-        draft.notes.append(f"call {attempt}: kept candidate {chosen + 1} of {len(judged)} "
-                           f"(score {judged[chosen].score:.2f}; others {others})")
+        others = ", ".join(r.describe() for i, r in enumerate(rated) if i != chosen)
+        resampled = f"; {round_} more round(s)" if round_ else ""
+        draft.notes.append(f"call {attempt}: kept candidate {chosen + 1} of {len(rated)} "
+                           f"(score {rated[chosen].describe()}; others {others}{resampled})")
         report.delta(results[chosen].text)
         return results[chosen]
 
