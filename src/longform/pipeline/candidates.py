@@ -26,8 +26,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ..text import overlap_with, split_sentences
 from ..errors import UsageError
+from ..text import overlap_with, split_sentences
 from .cleaning import META
 
 LOOKBACK = 6000  # characters of earlier text the lexical judge compares with
