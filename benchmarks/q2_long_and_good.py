@@ -26,13 +26,19 @@ DEMO = ("Write a 3,000-word article about the history of lighthouses: how they w
 
 
 def items(args) -> list[dict]:
+    """The demo request, or the English rows of `--data` in the eval's spread order (`eval longbench-write
+    --subset en --order spread --limit N` answers the same rows: the panel's baseline table used 24)."""
     if not args.data:
         return [{"id": "demo", "prompt": DEMO, "length": args.words}]
-    rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines() if line.strip()]
-    english = [r for r in rows if not any("\u4e00" <= ch <= "\u9fff" for ch in r["prompt"])]
-    step = max(1, len(english) // args.limit)
-    return [{"id": str(r.get("id", i)), "prompt": r["prompt"], "length": r.get("length", args.words)}
-            for i, r in enumerate(english[::step][: args.limit])]
+    from longform.evals.data import load_items
+
+    return [{"id": str(it.id), "prompt": it.prompt, "length": it.length}
+            for it in load_items(args.data, subset="en", order="spread", limit=args.limit)]
+
+
+def tokens_written(run: Path) -> int:
+    """Every token the run's calls generated (plan, sections, summaries and the candidates not kept)."""
+    return json.loads((run / "trace.json").read_text(encoding="utf-8"))["totals"]["completion_tokens"]
 
 
 def write(item: dict, candidates: int, out: Path, lm, context: int | None, judge: str) -> tuple[Path, float]:
@@ -59,7 +65,7 @@ def single(item: dict, out: Path, lm, tokens: int) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def summary(panels: list[dict], lengths: list[tuple[int, int]], seconds: float, words: int) -> dict:
+def summary(panels: list[dict], lengths: list[tuple[int, int]], seconds: float, words: int, tokens: int) -> dict:
     from longform.evals.scores import length_score
 
     mean = lambda key: statistics.fmean(p[key] for p in panels if p.get(key) is not None)  # noqa: E731
@@ -70,7 +76,7 @@ def summary(panels: list[dict], lengths: list[tuple[int, int]], seconds: float, 
             "on_topic": mean("on_topic"), "first_decile": first, "last_decile": last,
             "last_over_first": last / first if first else 0.0,
             "restated": mean("restated_share"), "meta": mean("meta_share"), "quality": mean("quality_score"),
-            "seconds_per_word": seconds / max(words, 1)}
+            "seconds_per_word": seconds / max(words, 1), "tokens_per_word": tokens / max(words, 1)}
 
 
 def main() -> None:
@@ -94,23 +100,24 @@ def main() -> None:
     singles = [measure(single(it, args.out, single_lm, args.single_tokens), it["prompt"]) for it in chosen]
     for k in args.candidates:
         lm = load_backend("embedded" + (f"?parallel={k}" if k > 1 else ""))
-        panels, lengths, seconds, words = [], [], 0.0, 0
+        panels, lengths, seconds, words, tokens = [], [], 0.0, 0, 0
         for it in chosen:
             run, took = write(it, k, args.out, lm, args.context, args.judge)
             panel = measure_run(run)
             got = count_words((run / "document.md").read_text(encoding="utf-8"))
             panels.append(panel), lengths.append((it["length"], got))
-            seconds, words = seconds + took, words + got
+            seconds, words, tokens = seconds + took, words + got, tokens + tokens_written(run)
             print(f"  k={k} {it['id']}: {got} words, on topic {panel['on_topic']:.2f}, {took:.0f} s", file=sys.stderr)
-        rows[k] = summary(panels, lengths, seconds, words)
+        rows[k] = summary(panels, lengths, seconds, words, tokens)
     single_topic = statistics.fmean(s["on_topic"] for s in singles)
     base = rows[args.candidates[0]]["seconds_per_word"]
     print(f"{len(chosen)} request(s); the single answers' on-topic share: {single_topic:.3f}")
-    print(" K   words    S_l  on-topic  ÷single  first  last  last÷first  restated  meta  quality  s/word ÷ K=1")
+    print(" K   words    S_l  on-topic  ÷single  first  last  last÷first  restated  meta  quality  s/word ÷ K=1"
+          "  tokens/word")
     for k, r in rows.items():
         print(f"{k:2d} {r['words']:7d} {r['S_l']:6.1f} {r['on_topic']:9.3f} {r['on_topic'] / single_topic:8.2f} "
               f"{r['first_decile']:6.2f} {r['last_decile']:5.2f} {r['last_over_first']:10.2f} {r['restated']:9.3f} "
-              f"{r['meta']:5.3f} {r['quality']:8.1f} {r['seconds_per_word'] / base:12.2f}")
+              f"{r['meta']:5.3f} {r['quality']:8.1f} {r['seconds_per_word'] / base:12.2f} {r['tokens_per_word']:12.2f}")
     last = rows[args.candidates[-1]]
     print(json.dumps({"benchmark": "Q2", "requests": len(chosen), "single_on_topic": round(single_topic, 4),
                       "ratio": round(last["on_topic"] / single_topic, 4),

@@ -53,4 +53,5 @@ def test_q2_runs_at_toy_size(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(result["settings"]) == {"1", "2"} and math.isfinite(result["ratio"])
-    assert (tmp_path / "k2" / "demo" / "document.md").exists()
+    assert (tmp_path / "k2-panel" / "demo" / "document.md").exists()
+    assert all(r["tokens_per_word"] > 0 for r in result["settings"].values())

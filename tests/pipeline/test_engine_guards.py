@@ -157,10 +157,29 @@ def test_plan_with_far_too_many_sections_is_rejected(tmp_path):
         return None
 
     lm = mock_lm(responder=lorem_responder(rambling))
-    result = AgentWrite(lm, WriteSettings(target_words=200, plan_attempts=2)).run(INSTRUCTION, tmp_path / "r")
+    result = AgentWrite(lm, WriteSettings(target_words=900, plan_attempts=2)).run(INSTRUCTION, tmp_path / "r")
     assert result.plan.source == "fallback"
-    assert len(result.plan.sections) == 1
+    assert len(result.plan.sections) == 3  # the fallback's 3 sections of ~300 words, not the model's 26
+
+
+def test_a_short_request_gets_one_section_and_no_outline_call(tmp_path):
+    """Under one section's length (~525 words) no outline is asked for: a 135M model's outline of
+    a 100-word text was chatter that became its headings. LongWriter's own layout still plans."""
+    plan_calls = []
+
+    def counting(messages, n):
+        if is_plan_call(messages):
+            plan_calls.append(messages)
+            return " Here's a written outline for the post\n2. Use the markdown bullet points\n3. Origins"
+        return None
+
+    lm = mock_lm(responder=lorem_responder(counting))
+    result = AgentWrite(lm, WriteSettings(target_words=200)).run(INSTRUCTION, tmp_path / "r")
+    assert not plan_calls and result.plan.source == "short" and len(result.plan.sections) == 1
     assert not result.sections[0].text.startswith("## ")  # a one-section piece has no heading
+    assert 170 <= result.words <= 240
+    official = AgentWrite(lm, WriteSettings(target_words=200, layout="official", plan_attempts=1))
+    assert official.run(INSTRUCTION, tmp_path / "o").plan.source != "short" and plan_calls
 
 
 def test_plan_accepted_on_second_attempt(tmp_path):

@@ -63,7 +63,7 @@ def test_a_seeded_run_writes_the_golden_document(tmp_path, backend, layout):
     if backend == "embedded":
         pytest.importorskip("llama_cpp")
     lm = load_backend("mock:lorem" if backend == "mock" else "embedded?threads=1")
-    words = 400 if backend == "mock" else 150
+    words = 900 if backend == "mock" else 150
     AgentWrite(lm, WriteSettings(target_words=words, seed=7, layout=layout)).run(INSTRUCTION, tmp_path / "run")
     _check(f"{backend}-{layout}", _files(tmp_path / "run"))
 

@@ -57,10 +57,20 @@ def make_plan(
     config: GenerationConfig,
     attempts: int = 4,
     report: "SectionReport | None" = None,
+    short: bool = False,
 ) -> Plan:
     """A plan for `instruction` from the model, re-asked up to `attempts` times, else the
-    fallback plan; every call is told to `report` (as stage "plan")."""
+    fallback plan; every call is told to `report` (as stage "plan").
+
+    With `short`, a text of one section's length gets no outline call at all: a 135M model
+    asked to outline 100 words answers with chatter ("Here's a written outline for the blog
+    post…", "Use the markdown bullet points…") that became the text's headings, and a text
+    that short reads better as one piece."""
     n = suggested_sections(target_words)
+    if short and n == 1:
+        plan = fallback_plan(instruction, target_words)
+        plan.source, plan.notes = "short", [f"one section: {target_words} words need no outline"]
+        return plan
     # Two phrasings, alternated: each fails differently on a small model.
     requests = [prompts.render("plan", lang=lang, instruction=instruction, sections=n, target_words=target_words),
                 prompts.render("plan_headings", lang=lang, instruction=instruction, sections=n)]

@@ -61,8 +61,8 @@ class AgentWrite:
         meta = self._open(run_dir, instruction, resume)
         done = run_dir.load_sections() if resume else []
         self.events.on_run_start(meta, len(done))
-        plan = (run_dir.load_plan() if resume else None) or self._plan(recorder, meta)
         layout = choose(self.settings.layout, self.lm)
+        plan = (run_dir.load_plan() if resume else None) or self._plan(recorder, meta, layout.name)
         state = RunState(self.lm, self.settings, meta, plan, done, run_dir, recorder)
         layout.resume(state)
         for section in plan.sections[len(done):]:
@@ -114,10 +114,11 @@ class AgentWrite:
             settings={"generation": asdict(s.generation), "section": asdict(s.section)},
         )
 
-    def _plan(self, recorder: RunRecorder, meta: RunMeta) -> Plan:
+    def _plan(self, recorder: RunRecorder, meta: RunMeta, layout: str) -> Plan:
         config = self.settings.generation.merged(max_tokens=1024, seed=meta.seed)
+        # LongWriter's own layout always plans: it is the baseline, kept as the paper runs it
         plan = make_plan(self.lm, meta.instruction, meta.target_words, meta.language, config,
-                         self.settings.plan_attempts, report=recorder.section(None))
+                         self.settings.plan_attempts, report=recorder.section(None), short=layout != "official")
         recorder.run_dir.save_plan(plan)
         self.events.on_plan(plan)
         return plan
