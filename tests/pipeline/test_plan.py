@@ -424,5 +424,22 @@ def test_plan_points_about_the_writing_are_dropped_and_list_numbers_cut():
             "3. Briefly describe this part\n4. Tea on the trade routes\n5. Describe how tea reached Europe")
     sections, dropped = grounded(parse_plan(text), "Write a 2,000-word history of tea and how it reached Europe.")
     assert [s.point for s in sections] == ["The origins of tea", "Tea on the trade routes",
-                                          "Describe how tea reached Europe"]  # on the subject: kept
+                                          "How tea reached Europe"]  # on the subject: kept, verb gone
     assert [s.index for s in sections] == [1, 2, 3] and len(dropped) == 2
+
+
+def test_chatter_points_go_even_when_they_name_the_subject():
+    """Points the embedded model wrote for LongBench-Write rows (eval run of 2026-12-02)."""
+    from longform.pipeline.plan import Section
+    from longform.pipeline.planner import grounded
+
+    chatter = ["Here's a written outline for the blog post on why Christmas Cactus are great",
+               "In this section, you will have to cover all aspects of Christmas Cactus from their origins",
+               "Use the markdown bullet points such as: This is point 2", "The task and what it is about",
+               "Writing a story based on these requirements, one per line"]
+    subjects = ["The adventure you're going to create with Max and Freak", "What you will need",
+                "Origins of Christmas Cactus", "Explain why Christmas Cactus bloom in winter"]
+    sections = [Section(i, p, 100) for i, p in enumerate(chatter + subjects, 1)]
+    kept, dropped = grounded(sections, "Write a blog post about Christmas Cactus and a story about Freak the Mighty.")
+    assert dropped == chatter
+    assert [s.point for s in kept] == [*subjects[:3], "Why Christmas Cactus bloom in winter"]

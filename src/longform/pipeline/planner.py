@@ -106,15 +106,30 @@ def make_plan(
 # A point that talks about the writing ("Briefly describe this part", "Here are the numbered outlines")
 TASK_TALK = re.compile(r"\b(outlines?|describe|mention|paragraphs?|sentences?|numbered|incomplete|the (original )?text"
                        r"|this (part|section))\b|(提纲|段落|本部分)", re.IGNORECASE)
+# A point that is the model's chatter about the outline or the format, never a subject, even when it
+# names one ("Here's a written outline for the blog post on …", "In this section, you will have to
+# cover …", "Use the markdown bullet points", "Writing a story based on these requirements, one per line")
+CHATTER = re.compile(r"^\s*(here'?s|here is|here are|sure\b|certainly\b)|\b(outlines?|the task|(these|the) "
+                     r"requirements|(one )?per line|markdown|bullet points?|point \d|you will have to|word count"
+                     r"|in this (part|section))\b|(提纲|写作要求|每行)", re.IGNORECASE)
+# "Describe how tea reached Europe" is a fine point but a poor heading: the instruction verb goes
+LEAD_VERB = re.compile(r"^\s*(briefly\s+)?(describe|explain|discuss|mention|cover|write about|talk about)\s+(?=\w)",
+                       re.IGNORECASE)
 
 
 def grounded(sections: list[Section], instruction: str) -> tuple[list[Section], list[str]]:
-    """The sections minus points that talk about the writing and share no term with the request."""
+    """The sections minus chatter, and minus points that talk about the writing and share no term
+    with the request; a point that opens with an instruction verb loses it."""
     terms = key_terms(instruction)
     keep, dropped = [], []
     for section in sections:
         talk = TASK_TALK.search(section.point) or META.search(section.point)
-        (dropped if talk and not key_terms(section.point) & terms else keep).append(section)
+        if CHATTER.search(section.point) or (talk and not key_terms(section.point) & terms):
+            dropped.append(section)
+            continue
+        point = LEAD_VERB.sub("", section.point)
+        section.point = point[:1].upper() + point[1:] if point else section.point
+        keep.append(section)
     for i, section in enumerate(keep, 1):
         section.index = i
     return keep, [s.point for s in dropped]
