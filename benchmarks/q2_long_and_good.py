@@ -19,6 +19,7 @@ import json
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 DEMO = ("Write a 3,000-word article about the history of lighthouses: how they were built, who kept them, "
@@ -87,6 +88,7 @@ def main() -> None:
     p.add_argument("--words", type=int, default=3000)
     p.add_argument("--candidates", type=int, nargs="+", default=[1, 3])
     p.add_argument("--single-tokens", type=int, default=2048, help="token limit of the single answers")
+    p.add_argument("--concurrency", type=int, default=1, help="documents written at once (one process)")
     p.add_argument("--judge", choices=("panel", "lexical"), default="panel", help="the candidate judge")
     p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
     args = p.parse_args()
@@ -99,14 +101,18 @@ def main() -> None:
     single_lm = load_backend("embedded")
     singles = [measure(single(it, args.out, single_lm, args.single_tokens), it["prompt"]) for it in chosen]
     for k in args.candidates:
-        lm = load_backend("embedded" + (f"?parallel={k}" if k > 1 else ""))
-        panels, lengths, seconds, words, tokens = [], [], 0.0, 0, 0
-        for it in chosen:
-            run, took = write(it, k, args.out, lm, args.context, args.judge)
+        parallel = k * args.concurrency  # the embedded model decodes every document's candidates together
+        lm = load_backend("embedded" + (f"?parallel={parallel}" if parallel > 1 else ""))
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+            runs = list(pool.map(lambda it: write(it, k, args.out, lm, args.context, args.judge), chosen))
+        seconds = time.perf_counter() - started  # wall time of this setting: documents overlap
+        panels, lengths, words, tokens = [], [], 0, 0
+        for it, (run, took) in zip(chosen, runs):
             panel = measure_run(run)
             got = count_words((run / "document.md").read_text(encoding="utf-8"))
             panels.append(panel), lengths.append((it["length"], got))
-            seconds, words, tokens = seconds + took, words + got, tokens + tokens_written(run)
+            words, tokens = words + got, tokens + tokens_written(run)
             print(f"  k={k} {it['id']}: {got} words, on topic {panel['on_topic']:.2f}, {took:.0f} s", file=sys.stderr)
         rows[k] = summary(panels, lengths, seconds, words, tokens)
     single_topic = statistics.fmean(s["on_topic"] for s in singles)

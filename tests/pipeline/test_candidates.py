@@ -126,7 +126,7 @@ def test_the_panel_judge_leaves_out_the_paragraph_a_candidate_continues():
     (alone,) = judge_.rate([PARAPHRASE], NEIGHBOUR + "\n\n" + EARLY)  # EARLY is the last part: a neighbour
     assert alone.restate < 0.8 and not alone.failed
     meta = judge_.rate([NEW + " In this section we will write 400 words."], "")[0]
-    assert meta.meta and meta.failed and meta.score < judge_.rate([NEW], "")[0].score
+    assert meta.meta > 0 and meta.failed and meta.score < judge_.rate([NEW], "")[0].score
 
 
 def test_the_panel_judge_compares_chinese_within_one_encoding():

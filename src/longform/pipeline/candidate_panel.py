@@ -7,12 +7,13 @@ restated share rose from 0.07 to 0.40. This judge uses the panel's own encoder
 and the panel's own lines for a part that has left the request (OFF_TOPIC_FLOOR) and for a
 paraphrase of an earlier part (RESTATED_AT). A candidate scores
 
-    topic + 0.5 · point − 3 · max(0, restate − (RESTATED_AT − 0.1)) − echo − meta
+    topic + 0.5 · point − 3 · max(0, restate − (RESTATED_AT − 0.1)) − echo − 2 · meta
 
 topic: its similarity to the instruction; point: to the section's plan point, when that point is
 about the request; restate: its highest similarity to an earlier part of the document, the last
 part left out (the paragraph it continues legitimately shares its subject); echo: its word
-trigrams already in the text (copying); meta: a point off for talk about the writing.
+trigrams already in the text (copying); meta: the share of its sentences that talk about the
+writing, by the panel's own test (quality/lexical.py).
 
 A candidate *fails* when it restates (restate ≥ RESTATED_AT), leaves the request (topic below
 the floor) or talks about the writing; the layout then samples another round.
@@ -28,11 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..quality import units
+from ..quality import lexical, units
 from ..quality.encoders import encoder_for
 from ..quality.panel import OFF_TOPIC_FLOOR, RESTATED_AT
 from ..text import overlap_with
-from .cleaning import META
 
 RESTATE_MARGIN = 0.1  # similarity below the panel's restating line at which the penalty starts
 
@@ -44,18 +44,18 @@ class Rated:
     point: float
     restate: float
     echo: float
-    meta: bool
+    meta: float
     restated_at: float
     floor: float
 
     @property
     def score(self) -> float:
         over = max(0.0, self.restate - (self.restated_at - RESTATE_MARGIN))
-        return self.topic + 0.5 * self.point - 3 * over - self.echo - (1.0 if self.meta else 0.0)
+        return self.topic + 0.5 * self.point - 3 * over - self.echo - 2 * self.meta
 
     @property
     def failed(self) -> bool:
-        return self.meta or self.restate >= self.restated_at or self.topic < self.floor
+        return self.meta > 0 or self.restate >= self.restated_at or self.topic < self.floor
 
     def describe(self) -> str:
         return f"{self.score:.2f} (topic {self.topic:.2f}, restate {self.restate:.2f})"
@@ -86,7 +86,7 @@ class PanelJudge:
         point = vectors @ known[1] if self.point else np.zeros(len(texts))
         restate = (vectors @ held.T).max(axis=1) if len(held) else np.zeros(len(texts))
         return [Rated(t, float(topic[i]), float(point[i]), float(restate[i]),
-                      overlap_with(t, earlier, 3) if earlier else 0.0, bool(META.search(t)),
+                      overlap_with(t, earlier, 3) if earlier else 0.0, lexical.meta_share([t], self.language)[0],
                       RESTATED_AT[self.language], OFF_TOPIC_FLOOR[self.language]) for i, t in enumerate(texts)]
 
     def _encode(self, fixed: list[str], older: list[str], texts: list[str]):
