@@ -27,14 +27,14 @@ DEMO = ("Write a 3,000-word article about the history of lighthouses: how they w
 
 
 def items(args) -> list[dict]:
-    """The demo request, or the English rows of `--data` in the eval's spread order (`eval longbench-write
+    """The demo request, or the `--subset` rows of `--data` in the eval's spread order (`eval longbench-write
     --subset en --order spread --limit N` answers the same rows: the panel's baseline table used 24)."""
     if not args.data:
         return [{"id": "demo", "prompt": DEMO, "length": args.words}]
     from longform.evals.data import load_items
 
     return [{"id": str(it.id), "prompt": it.prompt, "length": it.length}
-            for it in load_items(args.data, subset="en", order="spread", limit=args.limit)]
+            for it in load_items(args.data, subset=args.subset, order="spread", limit=args.limit)]
 
 
 def tokens_written(run: Path) -> int:
@@ -85,6 +85,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--data", type=Path)
     p.add_argument("--limit", type=int, default=24)
+    p.add_argument("--subset", choices=("en", "zh"), default="en", help="rows of --data by language")
     p.add_argument("--words", type=int, default=3000)
     p.add_argument("--candidates", type=int, nargs="+", default=[1, 3])
     p.add_argument("--single-tokens", type=int, default=2048, help="token limit of the single answers")

@@ -138,3 +138,25 @@ def test_the_panel_judge_compares_chinese_within_one_encoding():
     on, off = judge_.rate(["灯塔的透镜后来换成了菲涅耳透镜，灯塔的光能照到二十海里以外，看守灯塔的人也少了。",
                            "今天我们去超市买了苹果和牛奶，然后回家做饭，晚上看了一部电影。"], earlier)
     assert on.topic > off.topic and on.score > off.score
+
+
+def test_a_round_that_fails_the_judge_is_sampled_again(tmp_path):
+    """Candidates 1-3 of every call drift (lorem), 4-6 stay on task: each call needs a second round,
+    and the kept passage comes from it."""
+    def responder(messages, config):
+        if is_plan_call(messages):
+            return " Early towers\n2. Keepers\n3. Why they stand"
+        words, rng = max(20, int(config.max_tokens * 0.75) - 5), random.Random(config.seed)
+        if config.seed // 104729 >= 3:  # seed = call seed + 104729 · candidate (call seeds stay under 104729)
+            return " ".join(f"The lighthouse keepers built tower {rng.randrange(10**6)}." for _ in range(words // 6))
+        return lorem_words(words, rng)
+
+    lm = mock_lm(responder=responder)
+    settings = WriteSettings(target_words=900, candidates=3, layout="continuous", candidate_judge="lexical")
+    AgentWrite(lm, settings).run(INSTRUCTION, tmp_path / "run")
+    sections = [read(p) for p in sorted((tmp_path / "run" / "sections").glob("*.json"))]
+    notes = [n for s in sections for n in s["notes"] if "kept candidate" in n]
+    assert notes and all("of 6" in n and "1 more round(s)" in n for n in notes), notes
+    assert "lorem" not in "\n".join(s["text"] for s in sections).lower()
+    stages = [c["stage"] for c in read(tmp_path / "run" / "trace.json")["calls"]]
+    assert stages.count("candidate") == 5 * stages.count("section")
