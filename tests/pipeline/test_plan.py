@@ -435,7 +435,7 @@ def test_chatter_points_go_even_when_they_name_the_subject():
 
     chatter = ["Here's a written outline for the blog post on why Christmas Cactus are great",
                "In this section, you will have to cover all aspects of Christmas Cactus from their origins",
-               "Use the markdown bullet points such as: This is point 2", "The task and what it is about",
+               "Use the markdown bullet points such as: This is point 2", "The task and what it is about", "Your Task",
                "Writing a story based on these requirements, one per line"]
     subjects = ["The adventure you're going to create with Max and Freak", "What you will need",
                 "Origins of Christmas Cactus", "Explain why Christmas Cactus bloom in winter"]

@@ -109,7 +109,7 @@ TASK_TALK = re.compile(r"\b(outlines?|describe|mention|paragraphs?|sentences?|nu
 # A point that is the model's chatter about the outline or the format, never a subject, even when it
 # names one ("Here's a written outline for the blog post on …", "In this section, you will have to
 # cover …", "Use the markdown bullet points", "Writing a story based on these requirements, one per line")
-CHATTER = re.compile(r"^\s*(here'?s|here is|here are|sure\b|certainly\b)|\b(outlines?|the task|(these|the) "
+CHATTER = re.compile(r"^\s*(here'?s|here is|here are|sure\b|certainly\b)|\b(outlines?|(the|your) task|(these|the) "
                      r"requirements|(one )?per line|markdown|bullet points?|point \d|you will have to|word count"
                      r"|in this (part|section))\b|(提纲|写作要求|每行)", re.IGNORECASE)
 # "Describe how tea reached Europe" is a fine point but a poor heading: the instruction verb goes
