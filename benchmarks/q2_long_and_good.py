@@ -89,6 +89,8 @@ def main() -> None:
     p.add_argument("--words", type=int, default=3000)
     p.add_argument("--candidates", type=int, nargs="+", default=[1, 3])
     p.add_argument("--single-tokens", type=int, default=2048, help="token limit of the single answers")
+    # two llama.cpp thread teams on two cores slow each other many times over: beside another job, use 1
+    p.add_argument("--threads", type=int, help="llama.cpp threads (default: one per core)")
     p.add_argument("--concurrency", type=int, default=1, help="documents written at once (one process)")
     p.add_argument("--judge", choices=("panel", "lexical"), default="panel", help="the candidate judge")
     p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
@@ -99,11 +101,11 @@ def main() -> None:
     from longform.text import count_words
 
     chosen, rows = items(args), {}
-    single_lm = load_backend("embedded")
+    single_lm = load_backend("embedded", threads=args.threads)
     singles = [measure(single(it, args.out, single_lm, args.single_tokens), it["prompt"]) for it in chosen]
     for k in args.candidates:
         parallel = k * args.concurrency  # the embedded model decodes every document's candidates together
-        lm = load_backend("embedded" + (f"?parallel={parallel}" if parallel > 1 else ""))
+        lm = load_backend("embedded", threads=args.threads, **({"parallel": parallel} if parallel > 1 else {}))
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             runs = list(pool.map(lambda it: write(it, k, args.out, lm, args.context, args.judge), chosen))

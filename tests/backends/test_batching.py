@@ -164,3 +164,14 @@ def test_more_calls_than_slots_wait_for_one_even_past_the_lm_wrapper(batched):
     for t in threads:
         t.join(300)
     assert [c.completion_tokens for c in out] == [6] * len(calls)
+
+
+def test_the_thread_count_holds_for_prompts_and_batches_too(batched):
+    """llama.cpp reads prompts and decodes batched steps with its *batch* thread count, by default
+    every core: with threads=1 beside another job, 8 batched streams ran 4x slower than one alone."""
+    import llama_cpp
+
+    provider = batched.provider
+    assert llama_cpp.llama_n_threads(provider.llm.ctx) == 1
+    assert llama_cpp.llama_n_threads_batch(provider.llm.ctx) == 1
+    assert llama_cpp.llama_n_threads_batch(provider._batcher.ctx) == 1

@@ -52,8 +52,13 @@ class EmbeddedProvider:
         path = Path(model_path) if model_path else embedded_model_path()
         if not path.exists():
             raise UsageError(f"embedded backend: GGUF file {path} does not exist")
+        # both thread counts: llama.cpp reads prompts and decodes every batch of more than one token
+        # (all of continuous batching) with n_threads_batch, which defaults to every core. With
+        # threads=1 beside another job, that second team of threads fought it for the cores, and 8
+        # batched streams made 6 tok/s where one stream alone made 24.
+        n = threads or os.cpu_count() or 1
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_batch=n_batch, verbose=False,
-                         n_threads=threads or os.cpu_count() or 1)
+                         n_threads=n, n_threads_batch=n)
         self.context_window = self.llm.n_ctx()
         self.name = "embedded" if model_path is None else f"embedded:{path.name}"
         self._template = from_llama(self.llm, str(path))
