@@ -12,7 +12,8 @@ import pytest
 from helpers.engine import is_plan_call, mock_lm, read
 from longform import AgentWrite, WriteSettings
 from longform.backends.mock import lorem_words
-from longform.pipeline.candidates import judge, key_terms, stem
+from longform.pipeline.candidates import judge
+from longform.pipeline.terms import key_terms, stem
 
 INSTRUCTION = ("Write a 3,000-word article about the history of lighthouses: how they were built, who kept them, "
                "and why many still stand today.")

@@ -66,3 +66,20 @@ def test_chinese_sections_get_the_token_rate_of_characters():
     assert s.for_language("en") is s
     assert s.for_language("zh").max_tokens(200) == int(200 * s.tokens_per_cjk * s.headroom)
     assert s.for_language("zh").max_tokens(200) > s.max_tokens(200)
+
+
+LIGHTHOUSES = ("Write a 3,000-word article about the history of lighthouses: how they were built, who kept them, "
+               "and why many still stand today.")
+
+
+@pytest.mark.parametrize("point, heading", [
+    # plan points the embedded model wrote for the demo request: only the description names the subject
+    ("Building Families: How to Build Lighthouses", "## How to Build Lighthouses\n\n"),
+    ("Preservation and Revitalization: A Growing Concern for Lighthouse Preservation",
+     "## A Growing Concern for Lighthouse Preservation\n\n"),
+    ("The Early Days: How Lighthouses Begin", "## How Lighthouses Begin\n\n"),
+    ("The Lighthouse Keepers: Life on the rock", "## The Lighthouse Keepers\n\n"),  # the title has it: kept
+    ("Building a Lifecycle: From Construction to Maintenance", "## Building a Lifecycle\n\n"),  # neither has it
+])
+def test_a_heading_keeps_the_half_of_the_point_that_names_the_subject(point, heading):
+    assert section_heading(point, LIGHTHOUSES) == heading

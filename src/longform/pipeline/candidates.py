@@ -22,47 +22,15 @@ another round).
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..text import overlap_with, split_sentences
 from .cleaning import META
+from .terms import key_terms
 
 LOOKBACK = 6000  # characters of earlier text the lexical judge compares with
-
-STOPWORDS = frozenset("""
-about above after again against also among an and any are around because been before being below
-between both but came can could did does doing down during each even every few from further had has
-have having here how into its itself just like made make many more most much must near never next
-not now off once only other others our ours out over own part same should since some such than that
-the their theirs them then there these they this those through today under until upon very was were
-what when where which while who whom whose why will with within without would write writing words
-word article essay story piece your yours you
-""".split())
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
-
-
-def stem(word: str) -> str:
-    """A crude stem: enough for "lighthouses" to match "lighthouse" and "keepers" to match "keeper"."""
-    word = word.lower().strip("'-")
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            word = word[: -len(suffix)]
-            break
-    return word[:8]
-
-
-def key_terms(text: str) -> frozenset[str]:
-    """The content terms of `text`: stems of its longer non-stopwords, or its Chinese character bigrams."""
-    if _CJK.search(text):
-        chars = _CJK.findall(text)
-        return frozenset(a + b for a, b in zip(chars, chars[1:]))
-    return frozenset(stem(w) for w in _WORD.findall(text) if len(w) >= 4 and w.lower() not in STOPWORDS)
-
 
 @dataclass
 class Judged:
@@ -125,12 +93,6 @@ def make_judge(name: str, instruction: str, language: str):
 
         return PanelJudge(instruction, language)
     raise UsageError(f"unknown candidate judge {name!r}: choose one of {', '.join(JUDGES)}")
-
-
-def about_request(point: str, instruction: str) -> bool:
-    """Whether a plan point shares a key term with the request. A small model's plan can wander
-    ("Building Families"), and the search must not pull the text after such a point."""
-    return bool(key_terms(point) & key_terms(instruction))
 
 
 def best_of(calls: list, rate, text_of) -> tuple[int, list, list]:

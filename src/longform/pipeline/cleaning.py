@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..text import count_words, split_sentences
+from .terms import about_request
 
 _CHATTER = re.compile(
     r"^\s*(sure|certainly|of course|here is|here's|okay|ok|great|好的|当然|以下是|下面是)\b.*?[:：!！.。]?\s*$",
@@ -66,14 +67,19 @@ def clean_section(text: str) -> str:
     return "\n".join(lines).strip()
 
 
-def section_heading(point: str) -> str:
+def section_heading(point: str, instruction: str = "") -> str:
     """A markdown heading from the plan line; starting the reply with it anchors
     a small model on this section's subject instead of restarting the piece.
-    "Title: long description" keeps just the title."""
+    "Title: long description" keeps just the title, unless only the description names
+    the request's subject: "Building Families: How to Build Lighthouses" became the
+    heading "Building Families", and the 135M model wrote about families."""
     parts = _TITLE_SPLIT.split(point.strip(), maxsplit=1)
     title = parts[0]
     if _PART_LABEL.match(title) and len(parts) > 1:  # "Part 2: Trade" → "Trade"
         title = parts[1]
     elif len(title.split()) < 2 and len(title) < 4:  # "Intro: …" → the whole point
         title = point.strip()
+    elif len(parts) > 1 and instruction and not about_request(title, instruction) and about_request(
+            parts[1], instruction):
+        title = parts[1]
     return f"## {title.rstrip('.:：。')}\n\n"

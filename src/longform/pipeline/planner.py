@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from .. import prompts
 from ..backends import LM, GenerationConfig
 from ..text import detect_language
-from .candidates import key_terms
 from .cleaning import META
 from .plan import (
     MAX_SECTIONS,
@@ -24,6 +23,7 @@ from .plan import (
     parse_plan,
     plan_is_usable,
 )
+from .terms import key_terms
 
 if TYPE_CHECKING:
     from .events import SectionReport

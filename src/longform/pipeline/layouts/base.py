@@ -58,7 +58,7 @@ class RunState:
 
     def heading(self, section: Section) -> str:
         """A one-section piece (an email, a short post) gets no heading."""
-        return section_heading(section.point) if len(self.plan.sections) > 1 else ""
+        return section_heading(section.point, self.meta.instruction) if len(self.plan.sections) > 1 else ""
 
     def window(self) -> int:
         """The working window: the settings' or the backend's, never past the real one."""

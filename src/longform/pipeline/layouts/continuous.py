@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from ...backends.base import Completion
 from ...errors import UsageError
 from ...text import count_words, find_loop, trim_to_sentence
-from ..candidates import about_request, best_of, make_judge
+from ..candidates import best_of, make_judge
 from ..cleaning import META, clean_section, drop_meta_paragraphs
 from ..document import SectionRecord
 from ..events import SectionReport
 from ..length import TokenRate
 from ..plan import Section
 from ..rolling import RollingContext
+from ..terms import about_request
 from .base import RunState, SectionLayout, record_section
 
 LOOP_LOOKBACK = 6000  # characters of earlier text a new passage is compared with
