@@ -101,8 +101,11 @@ def main() -> None:
     from longform.text import count_words
 
     chosen, rows = items(args), {}
-    single_lm = load_backend("embedded", threads=args.threads)
-    singles = [measure(single(it, args.out, single_lm, args.single_tokens), it["prompt"]) for it in chosen]
+    single_lm = load_backend("embedded", threads=args.threads,
+                             **({"parallel": args.concurrency} if args.concurrency > 1 else {}))
+    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+        answers = list(pool.map(lambda it: single(it, args.out, single_lm, args.single_tokens), chosen))
+    singles = [measure(text, it["prompt"]) for it, text in zip(chosen, answers)]
     for k in args.candidates:
         parallel = k * args.concurrency  # the embedded model decodes every document's candidates together
         lm = load_backend("embedded", threads=args.threads, **({"parallel": parallel} if parallel > 1 else {}))
