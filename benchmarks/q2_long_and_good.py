@@ -101,14 +101,13 @@ def main() -> None:
     from longform.text import count_words
 
     chosen, rows = items(args), {}
-    single_lm = load_backend("embedded", threads=args.threads,
-                             **({"parallel": args.concurrency} if args.concurrency > 1 else {}))
+    single_lm = load_backend("embedded", threads=args.threads, parallel=args.concurrency)
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         answers = list(pool.map(lambda it: single(it, args.out, single_lm, args.single_tokens), chosen))
     singles = [measure(text, it["prompt"]) for it, text in zip(chosen, answers)]
     for k in args.candidates:
         parallel = k * args.concurrency  # the embedded model decodes every document's candidates together
-        lm = load_backend("embedded", threads=args.threads, **({"parallel": parallel} if parallel > 1 else {}))
+        lm = load_backend("embedded", threads=args.threads, parallel=parallel)  # 1: no batch decoder
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             runs = list(pool.map(lambda it: write(it, k, args.out, lm, args.context, args.judge), chosen))
