@@ -244,7 +244,7 @@ ENGINE_FAULTS = {2: 503, 3: "drop"}  # call 1 is the plan; 2 and 3 are tries of 
 def engine_run(server_url, tmp_path_factory):
     """One AgentWrite run over the openai backend whose first section call fails twice."""
     settings = WriteSettings(
-        target_words=300, seed=5, plan_attempts=1,  # one plan call, so call 2 is a section
+        target_words=600, seed=5, plan_attempts=1,  # one plan call (two sections), so call 2 is a section
         # The runner overrides generation.max_tokens: 1024 for the plan, and for a
         # section budget × tokens_per_word × headroom, here 1.5 × its words.
         generation=GenerationConfig(max_tokens=256),
@@ -255,7 +255,7 @@ def engine_run(server_url, tmp_path_factory):
         lm = make_lm(proxy.url, max_retries=3)
         writer = AgentWrite(lm, settings, callbacks=[recorder])
         out = tmp_path_factory.mktemp("run") / "bees"
-        result = writer.run("Write a 300-word article about how bees make honey.", out)
+        result = writer.run("Write a 600-word article about how bees make honey.", out)
     return result, proxy, lm, recorder
 
 
@@ -272,7 +272,9 @@ def test_engine_survives_faults_with_real_text(engine_run):
     trace = json.loads((result.path / "trace.json").read_text())
     # one record per successful call: the two failed tries of section 1 leave none
     assert len(trace["calls"]) == len(proxy.chat_requests) - 2
-    assert [c["stage"] for c in trace["calls"]] == ["plan"] + ["section"] * len(result.sections)
+    stages = [c["stage"] for c in trace["calls"]]
+    # the last section may take a second call to write on to the target
+    assert stages[0] == "plan" and set(stages[1:]) == {"section"} and len(stages) > len(result.sections)
 
 
 def test_trace_records_transport_retries(engine_run):
@@ -291,10 +293,10 @@ def test_stream_consumers_hear_of_the_retry(engine_run):
 def test_engine_over_completions_mode_extends_one_prompt(server_url, tmp_path):
     """With a template the engine picks the continuous layout: every section's
     prompt starts with the previous one, which a server's prefix cache can reuse."""
-    settings = WriteSettings(target_words=200, seed=3, plan_attempts=1)
+    settings = WriteSettings(target_words=600, seed=3, plan_attempts=1)  # two sections: a plan call first
     with FaultProxy(server_url) as proxy:
         lm = make_lm(proxy.url, template="embedded")
-        result = AgentWrite(lm, settings).run("Write a 200-word note about tides.", tmp_path / "tides")
+        result = AgentWrite(lm, settings).run("Write a 600-word note about tides.", tmp_path / "tides")
     prompts = [r.json()["prompt"] for r in proxy.chat_requests[1:]]  # after the plan
     assert len(prompts) >= 2 and all(r.path.endswith("/v1/completions") for r in proxy.chat_requests)
     for earlier, later in zip(prompts, prompts[1:]):

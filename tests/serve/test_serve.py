@@ -42,7 +42,7 @@ def test_models_and_a_whole_document(server):
 def test_streamed_document_equals_the_saved_one(server):
     url, manager = server
     stream = client(url).chat.completions.create(
-        model="longform", messages=[{"role": "user", "content": "Write a 500-word piece about gulls."}],
+        model="longform", messages=[{"role": "user", "content": "Write a 700-word piece about gulls."}],
         stream=True, stream_options={"include_usage": True})
     chunks, usage, job_id = [], None, None
     for chunk in stream:

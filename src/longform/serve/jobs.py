@@ -76,6 +76,14 @@ class Job:
     def save(self) -> None:
         atomic_write_json(self.folder / "job.json", self.record())
 
+    def settle(self, status: str, error: str | None = None) -> None:
+        """Move to `status`, on disk first: whoever sees the new status in memory finds it
+        in job.json too (the other order let a reader see "cancelled" beside a saved "running")."""
+        finished = time.time()
+        atomic_write_json(self.folder / "job.json",
+                          {**self.record(), "status": status, "error": error, "finished": finished})
+        self.status, self.error, self.finished = status, error, finished
+
     def snapshot(self) -> dict:
         """What a page needs to draw a job at any moment: status, plan, finished sections."""
         run = RunDir(self.run_dir)
@@ -210,8 +218,7 @@ class JobManager:
             self._finish(job, "done", words=count_words(text), document=text)
 
     def _finish(self, job: Job, status: str, error: str | None = None, **data) -> None:
-        job.status, job.error, job.finished = status, error, time.time()
-        job.save()
+        job.settle(status, error)
         job.emit(status, **({"error": error} if error else {}), **data)
 
     def _write(self, job: Job) -> tuple[str, dict]:
