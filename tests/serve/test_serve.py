@@ -104,7 +104,7 @@ def test_cancel_stops_a_running_job(tmp_path):
         job = httpx.post(f"{url}/v1/jobs", json={"instruction": "Write about sails.", "target_words": 3000}).json()
         while manager.get(job["id"]).status != "running":
             time.sleep(0.05)
-        assert httpx.post(f"{url}/v1/jobs/{job['id']}/cancel").json()["id"] == job["id"]
+        assert httpx.post(f"{url}/v1/jobs/{job['id']}/cancel", json={}).json()["id"] == job["id"]
         deadline = time.time() + 30
         while manager.get(job["id"]).status == "running" and time.time() < deadline:
             time.sleep(0.05)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -25,6 +26,11 @@ def register(commands) -> None:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--api-key-env", dest="serve_key_env", metavar="VAR",
                    help="require the key in this environment variable as a Bearer token")
+    p.add_argument("--api-keys-file", type=Path, metavar="FILE",
+                   help="several keys, one 'NAME KEY' per line ('#' starts a comment); each key sees only its "
+                        "own jobs")
+    p.add_argument("--allowed-hosts", default="", metavar="NAMES",
+                   help="without a key, Host names served besides the bound address, comma-separated ('*': any)")
     p.add_argument("--workers", type=int, default=2,
                    help="documents written at once; the rest wait in a queue. With the embedded backend they are "
                         "decoded together on one model (default 2)")
@@ -48,23 +54,68 @@ def run(args: argparse.Namespace) -> int:
         key = os.environ.get(args.serve_key_env)
         if not key:
             raise UsageError(f"--api-key-env {args.serve_key_env}: that environment variable is empty or unset")
+    keys = read_keys(args.api_keys_file) if args.api_keys_file else None
     for name in ("workers", "max_queue", "default_words", "max_body"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    if args.host not in ("127.0.0.1", "localhost", "::1") and key is None:
+    sock = bind(args.host, args.port)  # before the model loads: a taken port fails at once
+    if args.host not in ("127.0.0.1", "localhost", "::1") and key is None and keys is None:
         print(f"warning: serving on {args.host} without an API key: anyone who can reach it can use it",
               file=sys.stderr)
     if args.concurrency is None:  # the embedded model decodes --workers documents together (continuous batching)
         args.concurrency = args.workers
     manager = JobManager(args.jobs_dir, backend_from_args(args), write_settings_from_args(args),
                          concurrency=args.workers)
-    settings = ServeSettings(api_key=key, default_words=args.default_words, max_body=args.max_body,
-                             max_queue=args.max_queue)
+    settings = ServeSettings(api_key=key, api_keys=keys, default_words=args.default_words, max_body=args.max_body,
+                             max_queue=args.max_queue, host=args.host,
+                             allowed_hosts=tuple(h.strip() for h in args.allowed_hosts.split(",") if h.strip()))
     if manager.recovered:
         print(f"resuming {manager.recovered} unfinished jobs from {args.jobs_dir}", file=sys.stderr)
     print(f"longform serving on http://{args.host}:{args.port}/ (jobs in {args.jobs_dir})", file=sys.stderr)
+    server = uvicorn.Server(uvicorn.Config(create_app(manager, settings), log_level="warning",
+                                           timeout_keep_alive=5))
     try:
-        uvicorn.run(create_app(manager, settings), host=args.host, port=args.port, log_level="warning")
+        server.run(sockets=[sock])
     finally:
         manager.shutdown()
+        sock.close()
     return 0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or a one-line UsageError for a bad address or a port in use."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port}: must be from 0 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"--host {host!r}: not an address this machine can bind ({exc})") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})") from None
+    return sock
+
+
+def read_keys(path: Path) -> dict[str, str]:
+    """NAME → KEY from a keys file, or a UsageError naming the line that is wrong."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--api-keys-file {path}: cannot read it ({exc})") from None
+    keys: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2 or parts[0] in keys or parts[1] in keys.values():
+            raise UsageError(f"{path}:{number}: expected 'NAME KEY' with a new name and key")
+        keys[parts[0]] = parts[1]
+    if not keys:
+        raise UsageError(f"--api-keys-file {path}: no keys in it")
+    return keys

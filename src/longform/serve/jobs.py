@@ -10,6 +10,9 @@ resume from their last finished section.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sys
 import threading
 import time
 import uuid
@@ -20,6 +23,7 @@ from pathlib import Path
 from ..io import atomic_write_json, read_json
 from ..pipeline.document import RunDir, join_sections
 from ..pipeline.events import Callbacks
+from ..pipeline.runner import WriteSettings
 from ..pipeline.systems import make_writer
 from ..text import count_words
 
@@ -37,6 +41,8 @@ class JobRequest:
     target_words: int
     system: str = "agentwrite"
     seed: int = 0
+    temperature: float | None = None  # None: the server's own settings
+    top_p: float | None = None
 
 
 @dataclass
@@ -49,8 +55,10 @@ class Job:
     finished: float | None = None
     error: str | None = None
     usage: dict = field(default_factory=dict)
+    owner: str = ""  # the name of the API key that asked for it ("" without keys)
     events: list = field(default_factory=list, repr=False)
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    cancel_reason: str | None = field(default=None, repr=False)
     changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     @property
@@ -71,7 +79,7 @@ class Job:
 
     def record(self) -> dict:
         return {"id": self.id, "status": self.status, "created": self.created, "finished": self.finished,
-                "error": self.error, "usage": self.usage, "request": asdict(self.request)}
+                "error": self.error, "usage": self.usage, "owner": self.owner, "request": asdict(self.request)}
 
     def save(self) -> None:
         atomic_write_json(self.folder / "job.json", self.record())
@@ -147,9 +155,9 @@ class JobManager:
     def _recover(self) -> int:
         count = 0
         for path in sorted(self.root.glob("*/job.json"), key=lambda p: p.stat().st_mtime):
-            data = read_json(path)
-            job = Job(data["id"], JobRequest(**data["request"]), path.parent, data["status"], data["created"],
-                      data.get("finished"), data.get("error"), data.get("usage") or {})
+            job = _load_job(path)
+            if job is None:
+                continue
             self.jobs[job.id] = job
             if job.status in FINISHED:
                 job.emit(job.status)
@@ -159,9 +167,9 @@ class JobManager:
                 count += 1
         return count
 
-    def create(self, request: JobRequest) -> Job:
+    def create(self, request: JobRequest, owner: str = "") -> Job:
         job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
-        job = Job(job_id, request, self.root / job_id)
+        job = Job(job_id, request, self.root / job_id, owner=owner)
         job.folder.mkdir(parents=True)
         job.save()
         with self.lock:
@@ -175,13 +183,24 @@ class JobManager:
     def list(self) -> list[Job]:
         return sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)
 
-    def cancel(self, job_id: str) -> Job | None:
+    def cancel(self, job_id: str, reason: str | None = None) -> Job | None:
         job = self.jobs.get(job_id)
         if job is not None and job.status not in FINISHED:
+            job.cancel_reason = reason
             job.cancel.set()
             if job.status == "queued":
-                self._finish(job, "cancelled")
+                self._finish(job, "cancelled", error=reason)
         return job
+
+    def requeue(self, job: Job) -> None:
+        """A cancelled job queued again: it resumes from its last finished section."""
+        if job.status != "cancelled":
+            return
+        job.cancel.clear()
+        job.cancel_reason = None
+        job.settle("queued")
+        job.emit("queued")
+        self.pool.submit(self._run, job)
 
     def queued(self) -> int:
         return sum(j.status == "queued" for j in self.jobs.values())
@@ -210,7 +229,7 @@ class JobManager:
                 job.status = "queued"
                 job.save()
             else:
-                self._finish(job, "cancelled")
+                self._finish(job, "cancelled", error=job.cancel_reason)
         except Exception as exc:  # noqa: BLE001 - any failure is the job's, reported to its readers
             self._finish(job, "failed", error=f"{exc.__class__.__name__}: {exc}")
         else:
@@ -225,7 +244,10 @@ class JobManager:
         """The job's document, through the writer its system names; the single call may run
         to twice the target in tokens (its length is the model's business)."""
         request = job.request
-        writer = make_writer(request.system, self.lm, self.settings,
+        settings = self.settings or WriteSettings()
+        settings = dataclasses.replace(settings, generation=settings.generation.merged(
+            temperature=request.temperature, top_p=request.top_p))
+        writer = make_writer(request.system, self.lm, settings,
                              max_tokens=round(request.target_words * 2))
         result = writer.write(request.instruction, job.run_dir, target_words=request.target_words,
                               seed=request.seed, callbacks=[_JobEvents(job)], resume=True)
@@ -237,4 +259,19 @@ def _usage(prompt: int, completion: int) -> dict:
             "total_tokens": int(prompt) + int(completion)}
 
 
-
+def _load_job(path: Path) -> Job | None:
+    """The job saved at `path`; a damaged file (torn, not UTF-8, wrong keys) is moved aside with
+    a warning, so one bad job never keeps the server from starting."""
+    try:
+        data = read_json(path)
+        if data.get("status") not in (*FINISHED, "queued", "running"):
+            raise ValueError(f"unknown status {data.get('status')!r}")
+        return Job(str(data["id"]), JobRequest(**data["request"]), path.parent, data["status"],
+                   float(data["created"]), data.get("finished"), data.get("error"), data.get("usage") or {},
+                   str(data.get("owner") or ""))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        aside = path.with_name(f"job.json.damaged-{int(time.time())}")
+        path.replace(aside)
+        print(f"warning: {path}: damaged job file ({exc.__class__.__name__}: {exc}); moved to {aside.name}",
+              file=sys.stderr)
+        return None

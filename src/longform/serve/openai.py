@@ -1,31 +1,37 @@
-"""The OpenAI-compatible face: /v1/models and /v1/chat/completions.
+"""The OpenAI-compatible face: error bodies, /v1/models, and chat-completion responses.
 
 `model` names the writing system: "longform" (AgentWrite: plan, then section by section, with
-length control) or "longform:single" (the backend asked once). The last user message is the
-instruction; the target comes from `max_words` (or `target_words`) in the request body (the
-openai SDK sends it with `extra_body`), else from the instruction ("a 5,000-word essay"), else
-the server's default. Every request is a job, so its run directory stays on disk.
+length control) or "longform:single" (the backend asked once). How a request body is read is
+in chat.py. Every request is a job, so its run directory stays on disk.
 
 Streaming sends each finished section as one `chat.completion.chunk`: a section can be
 regenerated while it is written (loop guard, length control), so only finished text is sent,
-and the chunks joined are exactly the document.
+and the chunks joined are exactly the document (after `stop` and `max_tokens`). While nothing
+is ready, an SSE comment (": keep-alive") goes out every KEEPALIVE seconds, so proxies and
+clients with read timeouts keep the connection.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
-from ..lengths import target_words_from_instruction
-from .jobs import FINISHED, Job, JobRequest
+from .jobs import FINISHED, Job
+
+if TYPE_CHECKING:
+    from .chat import ChatCall
 
 MODELS = {"longform": "agentwrite", "longform:single": "single"}
+KEEPALIVE = 10.0  # seconds
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str = "invalid_request_error", param: str | None = None):
+    def __init__(self, status: int, message: str, code: str = "invalid_request_error", param: str | None = None,
+                 headers: dict | None = None):
         super().__init__(message)
         self.status, self.message, self.code, self.param = status, message, code, param
+        self.headers = headers or {}
 
     def body(self) -> dict:
         kind = "authentication_error" if self.status == 401 else "invalid_request_error"
@@ -33,54 +39,25 @@ class ApiError(Exception):
 
 
 def models_list(created: int) -> dict:
-    return {"object": "list", "data": [{"id": name, "object": "model", "created": created, "owned_by": "longform"}
-                                       for name in MODELS]}
+    return {"object": "list", "data": [model_card(name, created) for name in MODELS]}
 
 
-def _text(content) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts: keep the text ones
-        return "".join(p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return ""
+def model_card(name: str, created: int) -> dict:
+    return {"id": name, "object": "model", "created": created, "owned_by": "longform"}
 
 
-def job_request(body: dict, default_words: int, max_words: int) -> tuple[str, JobRequest]:
-    """(model, request) from a chat-completions body, or an ApiError naming the field."""
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise ApiError(400, "'model' is required (one of: " + ", ".join(MODELS) + ")", param="model")
-    if model not in MODELS:
-        raise ApiError(404, f"the model {model!r} does not exist; served: {', '.join(MODELS)}", "model_not_found",
-                       "model")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise ApiError(400, "'messages' must be a non-empty list of messages", param="messages")
-    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
-    instruction = _text(users[-1].get("content")).strip() if users else ""
-    if not instruction:
-        raise ApiError(400, "no user message with text: the last user message is the instruction", param="messages")
-    target = _target(body, instruction, default_words, max_words)
-    seed = body.get("seed") if isinstance(body.get("seed"), int) else 0
-    return model, JobRequest(instruction, target, MODELS[model], seed)
+def _usage_sum(jobs: list[Job]) -> dict:
+    keys = ("prompt_tokens", "completion_tokens", "total_tokens")
+    return {k: sum(int((j.usage or {}).get(k, 0)) for j in jobs) for k in keys}
 
 
-def _target(body: dict, instruction: str, default_words: int, max_words: int) -> int:
-    for key in ("max_words", "target_words"):
-        if key in body and body[key] is not None:
-            value = body[key]
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= max_words:
-                raise ApiError(400, f"'{key}' must be a whole number from 1 to {max_words}", param=key)
-            return value
-    found = target_words_from_instruction(instruction)
-    return min(found, max_words) if found else default_words
-
-
-def completion_body(job: Job, model: str) -> dict:
-    return {"id": f"chatcmpl-{job.id}", "object": "chat.completion", "created": int(job.created), "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": job.document()},
-                         "finish_reason": "stop"}],
-            "usage": job.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+def completion_body(jobs: list[Job], call: "ChatCall") -> dict:
+    choices = []
+    for i, job in enumerate(jobs):
+        text, reason = call.finish(job.document())
+        choices.append({"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": reason})
+    return {"id": f"chatcmpl-{jobs[0].id}", "object": "chat.completion", "created": int(jobs[0].created),
+            "model": call.model, "choices": choices, "usage": _usage_sum(jobs)}
 
 
 def _chunk(job: Job, model: str, delta: dict, finish: str | None = None) -> str:
@@ -89,29 +66,45 @@ def _chunk(job: Job, model: str, delta: dict, finish: str | None = None) -> str:
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
-async def stream_chunks(job: Job, model: str, include_usage: bool, wait):
-    """SSE lines for a job: the role, a chunk per finished section, the finish, [DONE].
-    `wait(job, start)` returns the job's events from `start` (it may block, in a thread)."""
-    yield _chunk(job, model, {"role": "assistant", "content": ""})
-    seen = 0
+async def stream_chunks(job: Job, call: "ChatCall", wait):
+    """SSE lines for a job: the role, a chunk per finished section, keep-alives while none is
+    ready, the finish, [DONE]. `wait(job, start)` returns the job's events from `start` (it may
+    block, in a thread)."""
+    yield _chunk(job, call.model, {"role": "assistant", "content": ""})
+    seen, sent, quiet_since = 0, "", time.monotonic()
     while True:
         events = await wait(job, seen)
         seen += len(events)
+        if time.monotonic() - quiet_since >= KEEPALIVE:  # drafts stream in, but no content is final yet
+            quiet_since = time.monotonic()
+            yield ": keep-alive\n\n"
         for event in events:
             if event["event"] == "section" and event["text"]:
-                yield _chunk(job, model, {"content": event["text"]})
+                text, reason = call.finish(sent + event["text"])
+                if len(text) > len(sent):
+                    yield _chunk(job, call.model, {"content": text[len(sent):]})
+                    quiet_since = time.monotonic()
+                if text != sent + event["text"]:  # a stop string or the token cap ended it here
+                    yield _chunk(job, call.model, {}, reason)
+                    yield "data: [DONE]\n\n"
+                    return
+                sent = text
             elif event["event"] in FINISHED:
-                if event["event"] != "done":
-                    error = {"message": f"the job {event['event']}: {event.get('error') or ''}".strip(": ")}
-                    yield f"data: {json.dumps({'error': error})}\n\n"
-                else:
-                    yield _chunk(job, model, {}, "stop")
-                    if include_usage:
-                        usage = {"id": f"chatcmpl-{job.id}", "object": "chat.completion.chunk", "choices": [],
-                                 "created": int(job.created), "model": model, "usage": job.usage}
-                        yield f"data: {json.dumps(usage)}\n\n"
-                yield "data: [DONE]\n\n"
+                for line in _ending(job, call, event, sent):
+                    yield line
                 return
+
+
+def _ending(job: Job, call: "ChatCall", event: dict, sent: str) -> list[str]:
+    if event["event"] != "done":
+        error = {"message": f"the job {event['event']}: {event.get('error') or ''}".strip(": ")}
+        return [f"data: {json.dumps({'error': error})}\n\n", "data: [DONE]\n\n"]
+    lines = [_chunk(job, call.model, {}, call.finish(sent)[1])]
+    if call.include_usage:
+        usage = {"id": f"chatcmpl-{job.id}", "object": "chat.completion.chunk", "choices": [],
+                 "created": int(job.created), "model": call.model, "usage": _usage_sum([job])}
+        lines.append(f"data: {json.dumps(usage)}\n\n")
+    return [*lines, "data: [DONE]\n\n"]
 
 
 def now() -> int:

@@ -171,5 +171,6 @@ $("form").onsubmit = async (event) => {
     await follow(job.id);
   } catch (e) { show(e.message, true); }
 };
-$("cancel").onclick = () => api(`/v1/jobs/${state.job}/cancel`, { method: "POST" }).catch((e) => show(e.message, true));
+$("cancel").onclick = () => api(`/v1/jobs/${state.job}/cancel`, { method: "POST", body: "{}",
+  headers: { "Content-Type": "application/json" } }).catch((e) => show(e.message, true));
 loadRuns();
