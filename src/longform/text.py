@@ -49,7 +49,7 @@ def split_sentences(text: str) -> list[str]:
     return parts
 
 
-def _ends_sentence(text: str) -> bool:
+def ends_sentence(text: str) -> bool:
     stripped = text.rstrip()
     return bool(stripped) and stripped[-1] in ".!?。！？…\"'”’)*"
 
@@ -61,7 +61,7 @@ def trim_to_sentence(text: str) -> str:
     empty section is worse than a ragged one.
     """
     stripped = text.rstrip()
-    if not stripped or _ends_sentence(stripped):
+    if not stripped or ends_sentence(stripped):
         return stripped
     sentences = split_sentences(stripped)
     if len(sentences) < 2:
@@ -137,7 +137,7 @@ def cut_near_words(text: str, words: int, rule: str = "official", over: float = 
         offset += len(sentence)
         total += count_words(sentence, rule)
         ends.append((total, offset))
-    if sentences and not _ends_sentence(sentences[-1]):
+    if sentences and not ends_sentence(sentences[-1]):
         ends.pop()  # the fragment a token limit cut off: cutting there leaves the text mid-sentence
     if total <= words or not ends or (len(ends) < 2 and len(ends) == len(sentences)):
         return text.rstrip()

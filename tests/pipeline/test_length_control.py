@@ -328,3 +328,41 @@ def test_turns_layout_asks_for_more_when_a_section_is_short(tmp_path):
         assert record.calls >= 3
         assert record.words >= 0.9 * record.budget
     assert abs(result.words - 800) <= 0.1 * 800
+
+
+def test_settled_text_is_whole_paragraphs_within_the_budget_that_end_a_sentence():
+    from longform.pipeline.layouts.continuous import settled_prefix
+
+    text = "## Tides\n\nThe moon pulls the sea. It rises twice a day.\n\nSpring tides are the highest\n\nand then"
+    assert settled_prefix(text, 100, "official") == "## Tides\n\nThe moon pulls the sea. It rises twice a day."
+    assert settled_prefix(text, 5, "official") == ""  # past the budget the length fit may still cut it
+    assert settled_prefix("## Tides\n\nA first sentence with no end", 100, "official") == ""
+
+
+def test_a_live_run_reports_settled_text_that_the_finished_section_starts_with(tmp_path):
+    from longform.backends.lm import LM
+    from longform.backends.mock import MockProvider, lorem_words
+    from longform.pipeline.events import Callbacks
+    from longform.pipeline.runner import AgentWrite, WriteSettings
+
+    class Settled(Callbacks):
+        def __init__(self):
+            self.settled, self.final = {}, {}
+
+        def on_section_settled(self, section, text):
+            assert text.startswith(self.settled.get(section.index, ""))  # it only grows
+            self.settled[section.index] = text
+
+        def on_section_end(self, record):
+            self.final[record.index] = record.text.strip()
+
+    def paragraphs(messages, config):  # fresh sentences every call, a paragraph every three
+        import random
+        sentences = lorem_words(150, random.Random(len(str(messages)) + (config.seed or 0))).split(". ")
+        return "".join(s + (".\n\n" if i % 3 == 2 else ". ") for i, s in enumerate(sentences)).strip()
+
+    seen = Settled()
+    lm = LM(MockProvider(responder=paragraphs))
+    AgentWrite(lm, WriteSettings(target_words=900, live_tokens=60, plan_attempts=1),
+               callbacks=[seen]).run("Write about tides.", tmp_path / "run")
+    assert len(seen.settled) >= 2 and all(seen.final[i].startswith(t) for i, t in seen.settled.items())

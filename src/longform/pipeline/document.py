@@ -146,8 +146,12 @@ class RunDir:
 def join_sections(sections: list[SectionRecord]) -> str:
     """The document text: sections separated by a blank line, runs of blank lines
     collapsed (the saved section text stays as generated, for the prefix cache)."""
-    text = "\n\n".join(s.text.strip() for s in sections if s.text.strip())
-    return re.sub(r"\n{3,}", "\n\n", text)
+    return tidy("\n\n".join(s.text.strip() for s in sections if s.text.strip()))
+
+
+def tidy(text: str) -> str:
+    """Section text as the document shows it: stripped, runs of blank lines collapsed."""
+    return re.sub(r"\n{3,}", "\n\n", text.strip())
 
 
 def usage_of(calls: list[CallRecord]) -> Usage:

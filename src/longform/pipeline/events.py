@@ -31,6 +31,9 @@ class Callbacks:
     def on_section_reset(self, section: "Section", reason: str) -> None:
         """Streamed text of the section so far is void (retry or regeneration)."""
 
+    def on_section_settled(self, section: "Section", text: str) -> None:
+        """The section's text so far that is final: the finished record starts with it."""
+
     def on_section_end(self, record: "SectionRecord") -> None: ...
 
     def on_call(self, record: CallRecord) -> None: ...
@@ -69,6 +72,10 @@ class SectionReport:
     def reset(self, reason: str) -> None:
         if self.section is not None:
             self.recorder.events.on_section_reset(self.section, reason)
+
+    def settled(self, text: str) -> None:
+        if self.section is not None and text:
+            self.recorder.events.on_section_settled(self.section, text)
 
     def replay(self, reason: str, text: str) -> None:
         """The streamed text is void: say why, then send the section as it now stands."""

@@ -25,4 +25,6 @@ class WriteSettings:
     control_length: bool = True
     candidates: int = 1  # continuous layout: passages sampled per call, the most on-task kept (candidates.py)
     candidate_judge: str = "panel"  # which judge picks them: panel (candidate_panel.py) or lexical
+    live_tokens: int | None = None  # continuous layout: calls of at most this many tokens, each ending in
+    # settled text (SectionReport.settled) a stream can send at once; None: a call per section
     length: LengthPolicy = field(default_factory=LengthPolicy)

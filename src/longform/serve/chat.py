@@ -45,8 +45,8 @@ class ChatCall:
     def requests(self) -> list[JobRequest]:
         """One job request per choice, each with its own seed."""
         r = self.request
-        return [JobRequest(r.instruction, r.target_words, r.system, r.seed + i, r.temperature, r.top_p)
-                for i in range(self.n)]
+        return [JobRequest(r.instruction, r.target_words, r.system, r.seed + i, r.temperature, r.top_p,
+                           live=self.stream) for i in range(self.n)]
 
     def finish(self, text: str) -> tuple[str, str]:
         """The text a client gets and its finish_reason, after `stop` and the token cap."""

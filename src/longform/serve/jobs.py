@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..io import atomic_write_json, read_json
-from ..pipeline.document import RunDir, join_sections
+from ..pipeline.document import RunDir, join_sections, tidy
 from ..pipeline.events import Callbacks
 from ..pipeline.runner import WriteSettings
 from ..pipeline.systems import make_writer
@@ -29,6 +29,7 @@ from ..text import count_words
 
 SYSTEMS = ("agentwrite", "single")
 FINISHED = ("done", "failed", "cancelled")
+LIVE_TOKENS = 160  # a streamed job's longest call: about a paragraph, ≈10 s on the embedded model
 
 
 class JobCancelled(Exception):
@@ -43,6 +44,7 @@ class JobRequest:
     seed: int = 0
     temperature: float | None = None  # None: the server's own settings
     top_p: float | None = None
+    live: bool = False  # streamed: written in short calls, so finished paragraphs go out as they come
 
 
 @dataclass
@@ -110,7 +112,7 @@ class _JobEvents(Callbacks):
     """AgentWrite's hooks → job events; also where a cancel request stops the run."""
 
     def __init__(self, job: Job):
-        self.job, self.sections = job, 0
+        self.job, self.sections, self.settled = job, 0, ""
 
     def _check(self) -> None:
         if self.job.cancel.is_set():
@@ -134,12 +136,26 @@ class _JobEvents(Callbacks):
     def on_section_reset(self, section, reason: str) -> None:
         self.job.emit("reset", index=section.index, reason=reason)
 
+    def _lead(self) -> str:
+        return "\n\n" if self.sections > 0 else ""  # sections are joined by a blank line
+
+    def on_section_settled(self, section, text: str) -> None:
+        """The newly final part of the section, as an event a stream can send at once."""
+        text = tidy(text)
+        if len(text) > len(self.settled) and text.startswith(self.settled):
+            piece = (self._lead() if not self.settled else "") + text[len(self.settled):]
+            self.settled = text
+            self.job.emit("settled", index=section.index, text=piece)
+
     def on_section_end(self, record) -> None:
-        self.sections += 1
-        # exactly what document.md gains: sections are joined by a blank line
+        # `text` is exactly what document.md gains; `rest` is the part no settled event sent
         text = join_sections([record])
-        self.job.emit("section", index=record.index, words=record.words,
-                      text=("\n\n" if self.sections > 1 and text else "") + text)
+        lead = self._lead() if text else ""
+        sent = self.settled if text.startswith(self.settled) else ""
+        rest = (lead if not sent else "") + text[len(sent):]
+        self.sections += 1
+        self.settled = ""
+        self.job.emit("section", index=record.index, words=record.words, text=lead + text, rest=rest)
 
 
 class JobManager:
@@ -246,7 +262,8 @@ class JobManager:
         request = job.request
         settings = self.settings or WriteSettings()
         settings = dataclasses.replace(settings, generation=settings.generation.merged(
-            temperature=request.temperature, top_p=request.top_p))
+            temperature=request.temperature, top_p=request.top_p),
+            live_tokens=LIVE_TOKENS if request.live else settings.live_tokens)
         writer = make_writer(request.system, self.lm, settings,
                              max_tokens=round(request.target_words * 2))
         result = writer.write(request.instruction, job.run_dir, target_words=request.target_words,

@@ -4,9 +4,11 @@
 length control) or "longform:single" (the backend asked once). How a request body is read is
 in chat.py. Every request is a job, so its run directory stays on disk.
 
-Streaming sends each finished section as one `chat.completion.chunk`: a section can be
-regenerated while it is written (loop guard, length control), so only finished text is sent,
-and the chunks joined are exactly the document (after `stop` and `max_tokens`). While nothing
+Streaming sends text as soon as it is final, never a draft: a section can be regenerated or
+cut while it is written (loop guard, meta-talk, length control). A streamed job writes in short
+calls (LIVE_TOKENS), and after each one the section's whole paragraphs that no later step can
+change are sent (`settled` events); the rest of a section goes when it ends. The chunks joined
+are exactly the document (after `stop` and `max_tokens`). While nothing
 is ready, an SSE comment (": keep-alive") goes out every KEEPALIVE seconds, so proxies and
 clients with read timeouts keep the connection.
 """
@@ -79,12 +81,14 @@ async def stream_chunks(job: Job, call: "ChatCall", wait):
             quiet_since = time.monotonic()
             yield ": keep-alive\n\n"
         for event in events:
-            if event["event"] == "section" and event["text"]:
-                text, reason = call.finish(sent + event["text"])
+            # settled: text of a section that is final already; section: the rest of it
+            piece = event.get("rest", event.get("text")) if event["event"] in ("settled", "section") else None
+            if piece:
+                text, reason = call.finish(sent + piece)
                 if len(text) > len(sent):
                     yield _chunk(job, call.model, {"content": text[len(sent):]})
                     quiet_since = time.monotonic()
-                if text != sent + event["text"]:  # a stop string or the token cap ended it here
+                if text != sent + piece:  # a stop string or the token cap ended it here
                     yield _chunk(job, call.model, {}, reason)
                     yield "data: [DONE]\n\n"
                     return

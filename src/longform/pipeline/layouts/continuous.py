@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ...backends.base import Completion
 from ...errors import UsageError
-from ...text import count_words, find_loop, trim_to_sentence
+from ...text import count_words, ends_sentence, find_loop, trim_to_sentence
 from ..candidates import best_of, make_judge
 from ..cleaning import META, clean_section, drop_meta_paragraphs
 from ..document import SectionRecord
@@ -63,6 +63,7 @@ class ContinuousLayout(SectionLayout):
         self.lm, self.generation, self.window = state.lm, state.settings.generation, state.window()
         self.length, self.rule = state.length, state.meta.word_rule
         self.candidates = state.settings.candidates
+        self.live = state.settings.live_tokens
         if self.candidates > 1:
             self.judge = make_judge(state.settings.candidate_judge, state.meta.instruction, state.meta.language)
 
@@ -86,13 +87,15 @@ class ContinuousLayout(SectionLayout):
         if heading:
             report.delta(heading)
         stalls = 0
-        calls = self.length.policy.max_calls * (1 if self.candidates == 1 else 3)  # shorter calls: more of them
+        calls = self.length.policy.max_calls * (1 if self.candidates == 1 and not self.live else 3)  # shorter calls
         while len(draft.completions) < calls:
             missing = self.length.missing(draft.text, budget, final)
             if not missing:
                 break
             added = self._chunk(index, prefix, heading, draft, missing, seed, report)
             stalls = stalls + 1 if added < 3 else 0
+            if self.live:
+                report.settled(settled_prefix(draft.text, budget, self.rule))
             if stalls >= 2:  # the model keeps ending or looping right away: take what we have
                 draft.notes.append("stopped early: no new text twice")
                 break
@@ -107,8 +110,9 @@ class ContinuousLayout(SectionLayout):
         messages = self._fitting(document, index, report)
         room = self.window - self.lm.count_tokens(messages) - SUMMARY_RESERVE
         max_tokens, min_tokens = self.length.call_limits(self.rate, missing, room)
-        if self.candidates > 1:
-            max_tokens = min(max_tokens, CANDIDATE_TOKENS)
+        short_calls = [t for t in (CANDIDATE_TOKENS if self.candidates > 1 else None, self.live) if t]
+        if short_calls:
+            max_tokens = min(max_tokens, *short_calls)
             min_tokens = min(min_tokens, max_tokens)
         attempt = len(draft.completions) + 1
         config = self.generation.merged(max_tokens=max_tokens, seed=seed + 7919 * (attempt - 1), prose=True,
@@ -201,3 +205,18 @@ class ContinuousLayout(SectionLayout):
         if text != draft.text:
             draft.text = text
             report.replay("trimmed to length", draft.text)
+
+
+def settled_prefix(text: str, budget: int, rule: str) -> str:
+    """The part of a section's text that no later step can change, so a stream may send it now:
+    whole paragraphs ending in a sentence end, within `budget` words. Later calls only add text
+    (a loop cut trims the new call's text), meta-talk is dropped per paragraph and these were
+    checked, and the length fit cuts at a sentence end nearest the budget, never before a
+    sentence end that lies within it."""
+    end = text.rfind("\n\n")
+    while end > 0:
+        prefix = text[:end].rstrip()
+        if ends_sentence(prefix) and count_words(prefix, rule) <= budget:
+            return prefix
+        end = text.rfind("\n\n", 0, end)
+    return ""
