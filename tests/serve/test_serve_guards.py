@@ -149,3 +149,83 @@ def test_d22_each_key_sees_only_its_own_jobs(tmp_path):
             response = httpx.request(method, f"{url}/v1/jobs/{job['id']}{path}", headers=bob, json={})
             assert response.status_code == 404, path
         assert httpx.get(f"{url}/v1/jobs/{job['id']}", headers=ann).status_code == 200
+
+
+def _serve(tmp_path, *flags) -> tuple[subprocess.Popen, str]:
+    import os
+    import time
+
+    from helpers.servers import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([*L, "serve", "--backend", "mock:lorem", "--port", str(port), "--jobs-dir",
+                             str(tmp_path / "jobs"), *flags], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(proc.stderr.read().decode())
+
+
+def test_d21_idle_connections_are_closed_and_the_server_keeps_answering(tmp_path):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    proc, url = _serve(tmp_path, "--workers", "8")
+    port = int(url.rsplit(":", 1)[1])
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(1100)]
+    try:
+        started = time.perf_counter()
+        assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+        latency = time.perf_counter() - started
+
+        def ask(i: int) -> int:
+            return httpx.post(f"{url}/v1/jobs", json={"instruction": f"Note {i}.", "target_words": 30},
+                              timeout=60).status_code
+
+        with ThreadPoolExecutor(200) as pool:  # 200 clients at once
+            statuses = list(pool.map(ask, range(200)))
+        time.sleep(7)  # past the idle limit (5 s)
+        closed = 0
+        for sock in idle:
+            sock.settimeout(0.01)
+            try:
+                closed += sock.recv(1) == b""
+            except (TimeoutError, OSError):
+                pass
+        print(f"\n/healthz under 1,100 idle connections: {latency * 1000:.0f} ms; {closed} of them closed "
+              f"by the server after 7 s")
+        assert latency < 2.0 and statuses == [201] * 200 and closed == len(idle)
+    finally:
+        for sock in idle:
+            sock.close()
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_finished_jobs_leave_memory_but_stay_reachable(tmp_path):
+    import time
+
+    from longform.backends import load_backend
+    from longform.serve.jobs import JobRequest
+
+    manager = JobManager(tmp_path / "jobs", load_backend("mock:lorem"), keep_finished=2)
+    try:
+        jobs = [manager.create(JobRequest(f"Write about {w}.", 40)) for w in ("ash", "elm", "oak", "yew")]
+        deadline = time.time() + 60
+        while any(j.status != "done" for j in jobs) and time.time() < deadline:
+            time.sleep(0.05)
+        assert len(manager.jobs) == 2
+        back = manager.get(jobs[0].id)
+        assert back is not None and back.status == "done" and back.document() == jobs[0].document() != ""
+        assert manager.get("../jobs") is None
+    finally:
+        manager.shutdown()

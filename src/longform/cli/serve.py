@@ -44,9 +44,8 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from ..serve.app import ServeSettings, create_app
+    from ..serve.http import serve
     from ..serve.jobs import JobManager
 
     key = None
@@ -72,10 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if manager.recovered:
         print(f"resuming {manager.recovered} unfinished jobs from {args.jobs_dir}", file=sys.stderr)
     print(f"longform serving on http://{args.host}:{args.port}/ (jobs in {args.jobs_dir})", file=sys.stderr)
-    server = uvicorn.Server(uvicorn.Config(create_app(manager, settings), log_level="warning",
-                                           timeout_keep_alive=5))
     try:
-        server.run(sockets=[sock])
+        serve(create_app(manager, settings), sock)
     finally:
         manager.shutdown()
         sock.close()

@@ -5,6 +5,7 @@
     ties.py     jobs tied to the clients waiting on them: a hang-up cancels, a retry joins
     openai.py   OpenAI's response shapes: errors, models, whole and streamed completions
     guards.py   what every request passes first: keys, Host, body type and size; security headers
+    http.py     uvicorn on our socket, closing connections that stay idle
     app.py      the FastAPI routes: chat completions, the jobs API, the page
     web/        the page (plain HTML and JavaScript)
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from ..text import count_words
 
 SYSTEMS = ("agentwrite", "single")
 FINISHED = ("done", "failed", "cancelled")
+JOB_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,80}")
 LIVE_TOKENS = 160  # a streamed job's longest call: about a paragraph, ≈10 s on the embedded model
 
 
@@ -159,14 +161,16 @@ class _JobEvents(Callbacks):
 
 
 class JobManager:
-    def __init__(self, root: str | Path, lm, settings=None, concurrency: int = 2):
+    def __init__(self, root: str | Path, lm, settings=None, concurrency: int = 2, keep_finished: int = 500):
         self.root, self.lm, self.settings = Path(root), lm, settings
+        self.keep_finished = keep_finished
         self.root.mkdir(parents=True, exist_ok=True)
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="job")
         self.stopping = False
         self.recovered = self._recover()
+        self._evict()
 
     def _recover(self) -> int:
         count = 0
@@ -194,7 +198,20 @@ class JobManager:
         return job
 
     def get(self, job_id: str) -> Job | None:
-        return self.jobs.get(job_id)
+        """The job, from memory or, once evicted, from its job.json."""
+        job = self.jobs.get(job_id)
+        if job is None and JOB_ID.fullmatch(job_id or "") and (self.root / job_id / "job.json").exists():
+            job = _load_job(self.root / job_id / "job.json")
+            if job is not None:
+                job.emit(job.status)
+        return job
+
+    def _evict(self) -> None:
+        """Keep at most `keep_finished` finished jobs in memory (the oldest go; they stay on disk)."""
+        with self.lock:
+            finished = sorted((j for j in self.jobs.values() if j.status in FINISHED), key=lambda j: j.finished or 0)
+            for job in finished[:max(0, len(finished) - self.keep_finished)]:
+                del self.jobs[job.id]
 
     def list(self) -> list[Job]:
         return sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)
@@ -255,6 +272,7 @@ class JobManager:
     def _finish(self, job: Job, status: str, error: str | None = None, **data) -> None:
         job.settle(status, error)
         job.emit(status, **({"error": error} if error else {}), **data)
+        self._evict()
 
     def _write(self, job: Job) -> tuple[str, dict]:
         """The job's document, through the writer its system names; the single call may run
