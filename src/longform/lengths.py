@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+MAX_WORDS = 200_000  # the longest document any command takes: ten times LongWriter's 20,000 words
+
 _CN_DIGITS = dict(zip("零一二三四五六七八九", range(10)), 两=2)
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 # A quantity: 1,200 | 1.5k | 3千 | 1.5万 | 500 | 两千五百 (Chinese numerals only with 百/千/万,

@@ -74,7 +74,7 @@ def test_length_rule_range_is_a_fixed_pick():
     ([{"question": "x"}], "a.jsonl:1: no instruction field"),
     ([{"instruction": "  "}], "a.jsonl:1: field 'instruction' is empty"),
     ([{"instruction": "x", "words": "many"}], "a.jsonl:1: target length 'many'"),
-    ([{"instruction": "x", "words": -3}], "a.jsonl:1: target length must be positive"),
+    ([{"instruction": "x", "words": -3}], "a.jsonl:1: target length must be from 1 to 200,000 words"),
     ([{"instruction": "x", "id": "../etc"}], "a.jsonl:1: id '../etc'"),
     ([{"instruction": "x", "id": "a"}, {"instruction": "y", "id": "a"}], "a.jsonl:2: id 'a' appears twice"),
 ])
@@ -224,7 +224,7 @@ def test_cli_bad_input(tmp_path):
     done = cli(["data", "build", "--instructions", str(instructions), "--out", str(tmp_path / "o"),
                 "--backend", "mock:lorem"], tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
-    assert "i.jsonl:1: target length must be positive" in done.stderr and "Traceback" not in done.stderr
+    assert "i.jsonl:1: target length must be from 1 to 200,000 words" in done.stderr and "Traceback" not in done.stderr
     done = cli(["data", "build", "--instructions", str(instructions), "--out", str(tmp_path / "o"),
                 "--backend", "mock:lorem", "--tolerance", "3"], tmp_path)
     assert done.returncode == 2 and "--tolerance" in done.stderr

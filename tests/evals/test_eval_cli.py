@@ -287,7 +287,7 @@ def test_bad_inputs_from_a_real_process(tmp_path):
 
 @pytest.mark.parametrize("argv, contains", [
     (["longbench-write", "--data", "{bad}", "--out", "o", "--limit", "0"], "--limit must be at least 1"),
-    (["longbench-write", "--data", "{bad}", "--out", "o", "--concurrency", "0"], "--concurrency must be at least 1"),
+    (["longbench-write", "--data", "{bad}", "--out", "o", "--concurrency", "0"], "argument --concurrency: must be from 1 to 1,024, got 0"),
     (["longbench-write", "--data", "{bad}", "--out", "o"], "{bad}:2: field 'length' must be a positive integer"),
     (["longbench-write", "--data", "{good}", "--out", "o", "--judge-template", "t.j2"],
      "--judge-template needs --judge-backend"),
@@ -302,7 +302,7 @@ def test_bad_inputs_from_a_real_process(tmp_path):
     (["score", "--predictions", "{torn_middle}", "--out", "o"], "{torn_middle}:1: invalid JSON"),
     (["score", "--predictions", "nope.jsonl", "--out", "o"], "does not exist"),
     (["score", "--predictions", "{good}", "--out", "o", "--judge-backend", "mock:lorem", "--judge-concurrency", "0"],
-     "--judge-concurrency must be at least 1"),
+     "argument --judge-concurrency: must be from 1 to 1,024"),
     (["compare", "{empty_dir}"], "no report.json"),
 ])
 def test_bad_inputs_exit_2_with_one_line(tmp_path, capsys, monkeypatch, argv, contains):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import httpx
@@ -130,7 +131,8 @@ class OpenAIProvider:
                     raise TransientError(f"server error in stream: {event['error']}")
                 usage = event.get("usage") or usage
                 for choice in event.get("choices") or []:
-                    text = _choice_text(choice, "delta") or ""
+                    text = _choice_text(choice, "delta")
+                    text = checked_text(text) if text is not None else ""  # before any consumer sees it
                     if text:
                         parts.append(text)
                         chunks += 1
@@ -198,7 +200,24 @@ def _choice_text(choice: dict, key: str) -> str | None:
     return (choice.get(key) or {}).get("content")
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def checked_text(text) -> str:
+    """A reply's text, or a TransientError (a failed attempt: retried, then a BackendError) when
+    the server sent something no document may hold: not text, a lone surrogate escape ("\\ud800",
+    which crashes the first write), or U+FFFD (what invalid UTF-8 bytes became on the way)."""
+    if not isinstance(text, str):
+        raise TransientError(f"the reply's content is not text: {str(text)[:80]!r}")
+    if LONE_SURROGATE.search(text):
+        raise TransientError("the reply holds a lone surrogate escape (not valid Unicode)")
+    if "\ufffd" in text:
+        raise TransientError("the reply was not valid UTF-8 (U+FFFD in its text)")
+    return text
+
+
 def _completion(text: str, reason: str, usage: dict, fallback_tokens: int) -> Completion:
+    text = checked_text(text)
     details = usage.get("prompt_tokens_details") or {}
     return Completion(
         text=text,

@@ -6,6 +6,7 @@ import argparse
 
 from ..backends import BACKENDS, LM, GenerationConfig, load_backend
 from ..errors import UsageError
+from .bounds import CONCURRENCY, RETRIES, real, whole
 
 
 def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool = False,
@@ -21,14 +22,14 @@ def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool =
     group.add_argument("--model", help="model name to send to the server")
     group.add_argument(key_option, dest="api_key_env", default=None,
                        help="environment variable holding the backend server's API key (OPENAI_API_KEY)")
-    group.add_argument("--concurrency", type=int, default=None,
+    group.add_argument("--concurrency", type=CONCURRENCY, default=None,
                        help="documents in flight at once: parallel requests to a server, or with the embedded "
                             "backend that many sequences decoded together on one model (continuous batching)")
-    group.add_argument("--max-retries", type=int, default=5, help="retries of a failed call (with backoff)")
+    group.add_argument("--max-retries", type=RETRIES, default=5, help="retries of a failed call (with backoff)")
     sampling = parser.add_argument_group("sampling (defaults depend on the backend)")
-    sampling.add_argument("--temperature", type=float)
-    sampling.add_argument("--top-p", type=float)
-    sampling.add_argument("--repetition-penalty", type=float)
+    sampling.add_argument("--temperature", type=real(0.0, 2.0))
+    sampling.add_argument("--top-p", type=real(0.0, 1.0, low_open=True))
+    sampling.add_argument("--repetition-penalty", type=real(0.0, 10.0, low_open=True))
 
 
 def add_layout_options(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +38,7 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
                        help="continuous: the document as one growing reply (prefix-cache friendly, default where "
                             "the backend can continue a reply); turns: a chat turn per section; official: "
                             "LongWriter's prompt with all text so far (a baseline)")
-    group.add_argument("--context", type=int, metavar="TOKENS",
+    group.add_argument("--context", type=whole(256, 10_000_000), metavar="TOKENS",
                        help="working context window; the context rolls with a running summary beyond it "
                             "(default: the backend's; 4096 for embedded)")
     group.add_argument("--candidates", type=int, default=1, metavar="K",

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from .bounds import SHARE, out_path
 from .common import (
     add_backend_options,
     add_layout_options,
@@ -35,12 +36,12 @@ def register(commands) -> None:
     b = sub.add_parser("build", help="write a document per instruction; sft.jsonl of the good ones")
     b.add_argument("--instructions", required=True,
                    help="JSONL, CSV or text file (one per line), a saved `datasets` folder, or hf:NAME[:SPLIT]")
-    b.add_argument("--out", type=Path, required=True, help="build directory; rerun with it to resume")
+    b.add_argument("--out", type=out_path, required=True, help="build directory; rerun with it to resume")
     b.add_argument("--limit", type=int, help="only the first N instructions")
     b.add_argument("--default-words", default="3000",
                    help="target of rows that state none: N, or LO-HI for a fixed pick per instruction")
     b.add_argument("--tolerance", type=float, default=0.2, help="keep documents within target × (1 ± this)")
-    b.add_argument("--max-repetition", type=float, default=0.2, help="reject above this repeated-4-gram share")
+    b.add_argument("--max-repetition", type=SHARE, default=0.2, help="reject above this repeated-4-gram share")
     b.add_argument("--min-quality", type=float,
                    help="reject documents whose quality panel score (0-100, a proxy; see README) is below this")
     b.add_argument("--seed", type=int, default=0)
@@ -63,7 +64,7 @@ def register(commands) -> None:
     pr = sub.add_parser("prefs", help="k answers per instruction, judged and length-scored: DPO pairs",
                         description="chosen = best of w·S_l + (1-w)·S_q, rejected = a random lower one.")
     pr.add_argument("--instructions", required=True, help="as for `data build`")
-    pr.add_argument("--out", type=Path, required=True, help="folder for samples.jsonl, prefs.jsonl, report.json")
+    pr.add_argument("--out", type=out_path, required=True, help="folder for samples.jsonl, prefs.jsonl, report.json")
     pr.add_argument("--k", type=int, default=4, help="answers per instruction (at least 2)")
     pr.add_argument("--length-weight", type=float, default=0.5, help="w: weight of S_l against S_q (0..1)")
     pr.add_argument("--default-words", default="2000", help="target of rows that state none (N or LO-HI)")
@@ -79,7 +80,7 @@ def register(commands) -> None:
                         description="Ranges come from the row or text, else from --predict-backend, "
                                     "else from --default-words.")
     gp.add_argument("--instructions", required=True, help="as for `data build`")
-    gp.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    gp.add_argument("--out", type=out_path, required=True, help="JSONL file to write")
     gp.add_argument("--tolerance", type=float, default=0.1, help="a stated length n becomes n·(1 ± this)")
     gp.add_argument("--predict-backend", metavar="SPEC", help="ask this model for the range of rows stating none")
     gp.add_argument("--default-words", help="else this target (N or LO-HI, a fixed pick per row)")

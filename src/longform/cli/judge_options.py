@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
+from .bounds import CONCURRENCY
 
 
 def add_judge_options(p: argparse.ArgumentParser) -> None:
@@ -20,7 +21,7 @@ def add_judge_options(p: argparse.ArgumentParser) -> None:
                    help="judge prompt: the benchmark's judge.txt ($INST$/$RESPONSE$) or a Jinja file "
                         "(default: built-in)")
     g.add_argument("--judge-attempts", type=int, default=3, help="tries per item before it stays unscored")
-    g.add_argument("--judge-concurrency", type=int, help="parallel judge calls (default: --concurrency, or 1)")
+    g.add_argument("--judge-concurrency", type=CONCURRENCY, help="parallel judge calls (default: --concurrency, or 1)")
 
 
 def judge_setup(args: argparse.Namespace, judge_lm=None):

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from ..train.registry import ALGORITHMS
+from .bounds import out_path
 
 
 def register(commands) -> None:
@@ -40,7 +41,7 @@ def register(commands) -> None:
     m = commands.add_parser("model", help="model files: export the embedded GGUF for training")
     msub = m.add_subparsers(dest="model_command", required=True, parser_class=type(m))
     e = msub.add_parser("export", help="a GGUF model as a transformers folder")
-    e.add_argument("--out", type=Path, required=True, help="folder to create")
+    e.add_argument("--out", type=out_path, required=True, help="folder to create")
     e.add_argument("--gguf", type=Path, help="GGUF file (default: the embedded SmolLM2-135M-Instruct)")
     e.set_defaults(handler=cmd_export)
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..errors import UsageError
+from .bounds import WORDS, out_path
 from .common import add_backend_options, add_layout_options, backend_from_args, write_settings_from_args
 
 
@@ -17,8 +18,8 @@ def register(commands) -> None:
                             description="Plan, then write section by section; every step is saved to --out.")
     p.add_argument("instruction", nargs="?", help="what to write (or use --file)")
     p.add_argument("--file", type=Path, help="read the instruction from this text file")
-    p.add_argument("--words", type=int, help="target length in words (default: read from the instruction)")
-    p.add_argument("--out", type=Path, help="run directory (default: runs/<slug>-<time>)")
+    p.add_argument("--words", type=WORDS, help="target length in words (default: read from the instruction)")
+    p.add_argument("--out", type=out_path, help="run directory (default: runs/<slug>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

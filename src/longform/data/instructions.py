@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..io import json_object
-from ..lengths import target_words_from_instruction
+from ..lengths import MAX_WORDS, target_words_from_instruction
 
 TEXT_FIELDS = ("instruction", "prompt", "text")
 LENGTH_FIELDS = ("words", "target_words", "length")
@@ -154,7 +154,8 @@ def _instruction(row: dict, index: int, where: str, rule: LengthRule | None) -> 
         target, source = None, "rule"
     raw_id = row.get("id")
     ident = str(raw_id).strip() if raw_id not in (None, "") else f"{index:06d}-{_digest(text)}"
-    if not re.fullmatch(r"[\w.\-]{1,100}", ident):
+    # "." and ".." match the characters but name the build folder itself or its parent
+    if not re.fullmatch(r"[\w.\-]{1,100}", ident) or set(ident) == {"."}:
         raise UsageError(f"{where}: id {ident!r} must be letters, digits, '.', '-' or '_' (it names a folder)")
     if target is None and rule is None:
         return Instruction(ident, text, 0, "none")
@@ -166,8 +167,8 @@ def _positive_int(value, where: str) -> int:
         number = int(str(value).replace(",", "").strip())
     except ValueError:
         raise UsageError(f"{where}: target length {value!r} is not a whole number") from None
-    if number <= 0:
-        raise UsageError(f"{where}: target length must be positive, got {number}")
+    if not 0 < number <= MAX_WORDS:
+        raise UsageError(f"{where}: target length must be from 1 to {MAX_WORDS:,} words, got {number:,}")
     return number
 
 

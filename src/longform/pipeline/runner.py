@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..backends import LM, Usage
-from ..errors import UsageError
+from ..errors import BackendError, UsageError
 from ..lengths import target_words_from_instruction
 from ..text import count_words, detect_language
 from .document import RunDir, RunMeta, SectionRecord, join_sections, usage_of
@@ -70,6 +70,10 @@ class AgentWrite:
             self.events.on_section_start(section)
             final = self.settings.control_length and section.index == len(plan.sections)
             self._commit(run_dir, done, layout.write(state, section, budget, final))
+        if not count_words(join_sections(done), meta.word_rule):
+            # an empty document is never "done": the run stays resumable and the caller hears why
+            raise BackendError(f"{self.lm.name} wrote no text in any of the {len(done)} sections; "
+                               f"the run in {run_dir.path} is not marked done")
         meta.status = "done"
         run_dir.save_meta(meta)
         path = run_dir.write_document(done)
