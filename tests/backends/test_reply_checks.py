@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -31,6 +32,8 @@ class FakeServer:
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("content-length", 0)))
                 fake.requests += 1
+                if fake.trickle:
+                    return self._trickle()
                 content = fake.replies.pop(0) if fake.replies else json.dumps(GOOD).encode()
                 if fake.stream:
                     body = (b'data: {"choices": [{"delta": {"content": ' + content + b'}, "finish_reason": "stop"}]}'
@@ -45,12 +48,25 @@ class FakeServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _trickle(self):  # a byte every 0.2 s: each read is quick, the whole reply never comes
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                try:
+                    for byte in b'{"choices": [{"message": {"content": "' + b"x" * 10_000:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    pass
+
+        self.trickle = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
-    def lm(self, retries: int = 2):
-        lm = load_backend(f"openai:{self.url}#fake", max_retries=retries, stream=self.stream)
+    def lm(self, retries: int = 2, **options):
+        lm = load_backend(f"openai:{self.url}#fake", max_retries=retries, stream=self.stream, **options)
         lm.backoff_base = 0.001
         return lm
 
@@ -78,3 +94,27 @@ def test_a_run_that_wrote_nothing_fails_and_is_not_done(tmp_path):
         AgentWrite(fake.lm(), WriteSettings(target_words=200, plan_attempts=1)).run("Write about tides.",
                                                                                   tmp_path / "run")
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] != "done"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_timeout_is_a_deadline_for_a_trickling_server(stream):
+    fake = FakeServer([], stream=stream)
+    fake.trickle = True
+    started = time.perf_counter()
+    with pytest.raises(BackendError, match="deadline"):
+        fake.lm(retries=0, timeout=1.0).complete([{"role": "user", "content": "x"}])
+    assert time.perf_counter() - started < 3.0
+
+
+def test_each_retry_is_told_in_one_line_and_kept_in_the_trace_with_its_time():
+    from longform.pipeline.document import CallRecord
+
+    fake = FakeServer([BAD["surrogate"], BAD["invalid utf-8"]])
+    lm, lines = fake.lm(retries=3), []
+    lm.on_retry_line = lines.append
+    completion = lm.complete([{"role": "user", "content": "x"}])
+    assert [line.split(":")[0] for line in lines] == ["retry 1/3 in 0.0 s", "retry 2/3 in 0.0 s"]
+    assert "surrogate" in completion.retry_errors[0] and "UTF-8" in completion.retry_errors[1]
+    record = CallRecord.of("section", 1, 1, completion)
+    assert record.retries == 2 and record.retry_errors == completion.retry_errors
+    assert record.seconds >= record.retry_seconds > 0

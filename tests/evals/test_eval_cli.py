@@ -287,7 +287,8 @@ def test_bad_inputs_from_a_real_process(tmp_path):
 
 @pytest.mark.parametrize("argv, contains", [
     (["longbench-write", "--data", "{bad}", "--out", "o", "--limit", "0"], "--limit must be at least 1"),
-    (["longbench-write", "--data", "{bad}", "--out", "o", "--concurrency", "0"], "argument --concurrency: must be from 1 to 1,024, got 0"),
+    (["longbench-write", "--data", "{bad}", "--out", "o", "--concurrency", "0"],
+     "argument --concurrency: must be from 1 to 1,024, got 0"),
     (["longbench-write", "--data", "{bad}", "--out", "o"], "{bad}:2: field 'length' must be a positive integer"),
     (["longbench-write", "--data", "{good}", "--out", "o", "--judge-template", "t.j2"],
      "--judge-template needs --judge-backend"),

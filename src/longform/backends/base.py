@@ -54,6 +54,8 @@ class Completion:
     completion_tokens: int = 0
     seconds: float = 0.0
     attempts: int = 1  # filled in by the LM wrapper
+    retry_errors: list = field(default_factory=list)  # why each failed attempt failed (LM wrapper)
+    retry_seconds: float = 0.0  # time the failed attempts and the waits between them took
 
     @property
     def prefill_tokens(self) -> int:

@@ -33,6 +33,7 @@ class LM:
         self.backoff_max = backoff_max
         self.defaults = defaults or GenerationConfig()
         self.usage = Usage()
+        self.on_retry_line = None  # told one line per retry (attempt, reason, wait); the CLI prints it
         self._slots = threading.BoundedSemaphore(max(1, provider.max_concurrency))
         self._lock = threading.Lock()
 
@@ -79,7 +80,7 @@ class LM:
         consumer can discard the partial text it already received.
         """
         config = config or self.defaults
-        attempt = 0
+        attempt, errors, first = 0, [], time.perf_counter()
         while True:
             attempt += 1
             try:
@@ -88,18 +89,23 @@ class LM:
                     result = self.provider.generate(messages, config, on_delta)
                 if not result.seconds:
                     result.seconds = time.perf_counter() - started
-                result.attempts = attempt
+                result.attempts, result.retry_errors = attempt, errors
+                result.retry_seconds = started - first
                 with self._lock:
                     self.usage.add(result)
                 return result
             except TransientError as exc:
+                errors.append(str(exc)[:300])
                 if attempt > self.max_retries:
                     raise BackendError(
                         f"{self.name}: gave up after {attempt} attempts: {exc}"
                     ) from exc
                 if on_retry is not None:
                     on_retry(attempt, exc)
-                time.sleep(max(self._delay(attempt), min(exc.retry_after or 0, self.backoff_max)))
+                wait = max(self._delay(attempt), min(exc.retry_after or 0, self.backoff_max))
+                if self.on_retry_line is not None:
+                    self.on_retry_line(f"retry {attempt}/{self.max_retries} in {wait:.1f} s: {str(exc)[:200]}")
+                time.sleep(wait)
 
     def chat(self, batch: list[Messages], config: GenerationConfig | None = None) -> list[Completion]:
         """Many conversations → completions in the same order, run concurrently

@@ -23,6 +23,7 @@ vLLM's servers honour. Use it with local servers whose model you know.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
@@ -60,7 +61,7 @@ class OpenAIProvider:
         self.base_url = base_url.rstrip("/")
         self.model = model or os.environ.get("LONGFORM_MODEL") or "default"
         self.name = f"openai:{self.base_url}#{self.model}"
-        self.stream = stream
+        self.stream, self.timeout = stream, float(timeout)
         self.context_window = context_window
         self.max_concurrency = concurrency
         self.chat_template = load_chat_template(str(template)) if template else None
@@ -103,12 +104,16 @@ class OpenAIProvider:
         started = time.perf_counter()
         url = f"{self.base_url}/{'completions' if self.chat_template else 'chat/completions'}"
         try:
+            deadline = started + self.timeout
             if self.stream:
-                completion = self._streamed(url, self._payload(messages, config), on_delta)
+                completion = self._streamed(url, self._payload(messages, config), on_delta, deadline)
             else:
-                response = self.client.post(url, json=self._payload(messages, config))
-                _raise_for_status(response)
-                completion = _from_body(_json_body(response))
+                with self.client.stream("POST", url, json=self._payload(messages, config)) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        _raise_for_status(response)
+                    raw = b"".join(self._by(deadline, response.iter_bytes()))
+                completion = _from_body(_json_bytes(raw))
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise TransientError(f"{exc.__class__.__name__}: {exc}") from exc
         if not completion.prompt_tokens:
@@ -116,14 +121,22 @@ class OpenAIProvider:
         completion.seconds = time.perf_counter() - started
         return completion
 
-    def _streamed(self, url: str, payload: dict, on_delta: DeltaSink | None) -> Completion:
+    def _by(self, deadline: float, chunks):
+        """`chunks` until `deadline`: httpx's timeout is per read, so a server that trickles a
+        byte at a time would otherwise hold an attempt for ever."""
+        for chunk in chunks:
+            if time.perf_counter() > deadline:
+                raise TransientError(f"no whole reply within the {self.timeout:g} s deadline of an attempt")
+            yield chunk
+
+    def _streamed(self, url: str, payload: dict, on_delta: DeltaSink | None, deadline: float) -> Completion:
         parts: list[str] = []
         reason, usage, chunks = None, {}, 0
         with self.client.stream("POST", url, json=payload) as response:
             if response.status_code >= 400:
                 response.read()
                 _raise_for_status(response)
-            for line in response.iter_lines():
+            for line in _lines(self._by(deadline, response.iter_bytes())):
                 event = _sse_data(line)
                 if event is None:
                     continue
@@ -173,15 +186,30 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None  # absent, or an HTTP date: our own backoff applies
 
 
-def _json_body(response: httpx.Response) -> dict:
+def _lines(chunks):
+    """Text lines of a byte stream; invalid UTF-8 becomes U+FFFD, which checked_text refuses."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    buffer = ""
+    for chunk in chunks:
+        buffer += decoder.decode(chunk)
+        *lines, buffer = buffer.split("\n")
+        yield from (line.rstrip("\r") for line in lines)
+    buffer += decoder.decode(b"", final=True)
+    if buffer:
+        yield buffer
+
+
+def _json_bytes(raw: bytes) -> dict:
     # A 200 that is not a JSON object comes from a truncating proxy or a broken
     # server; it must end as an error (retried, then BackendError), not a crash.
     try:
-        body = response.json()
-    except ValueError:
+        body = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise TransientError(f"the reply was not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict):
-        raise TransientError(f"response is not a JSON object: {response.text[:120]!r}")
+        raise TransientError(f"response is not a JSON object: {raw[:120]!r}")
     return body
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..backends import BACKENDS, LM, GenerationConfig, load_backend
 from ..errors import UsageError
@@ -25,7 +26,11 @@ def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool =
     group.add_argument("--concurrency", type=CONCURRENCY, default=None,
                        help="documents in flight at once: parallel requests to a server, or with the embedded "
                             "backend that many sequences decoded together on one model (continuous batching)")
-    group.add_argument("--max-retries", type=RETRIES, default=5, help="retries of a failed call (with backoff)")
+    group.add_argument("--max-retries", type=RETRIES, default=5,
+                       help="retries of a failed call, with backoff; each is printed (default 5)")
+    group.add_argument("--timeout", type=real(1.0, 86_400.0), default=None, metavar="SECONDS",
+                       help="openai backend: the deadline of one attempt, however slowly the reply trickles "
+                            "in (default 600)")
     sampling = parser.add_argument_group("sampling (defaults depend on the backend)")
     sampling.add_argument("--temperature", type=real(0.0, 2.0))
     sampling.add_argument("--top-p", type=real(0.0, 1.0, low_open=True))
@@ -79,12 +84,15 @@ def backend_from_args(args: argparse.Namespace, base_url: str | None = None) -> 
         url = base_url if base_url is not None else args.base_url
         options = {"base_url": url[0] if isinstance(url, list) else url, "model": args.model,
                    "api_key_env": args.api_key_env, "concurrency": args.concurrency}
+        if getattr(args, "timeout", None):
+            options["timeout"] = args.timeout
     elif spec.split("?")[0] == "embedded":
         # one model, N sequences batched (backends/batching.py): the documents in flight, times the
         # candidates each call samples at once
         parallel = (getattr(args, "concurrency", None) or 1) * getattr(args, "candidates", 1)
         options = {"parallel": parallel} if parallel > 1 else {}
     lm = load_backend(spec, max_retries=args.max_retries, **options)
+    lm.on_retry_line = lambda line: print(f"{lm.name}: {line}", file=sys.stderr, flush=True)
     check = getattr(lm.provider, "check", None)
     if check is not None:
         check()

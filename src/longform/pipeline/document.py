@@ -65,12 +65,17 @@ class CallRecord:
     seconds: float
     finish_reason: str
     retries: int = 0  # transport retries inside this call (429/5xx/dropped stream)
+    retry_errors: list = dataclasses.field(default_factory=list)  # what each failed attempt died of
+    retry_seconds: float = 0.0  # already in `seconds`: the failed attempts and the waits after them
 
     @classmethod
     def of(cls, stage: str, section: int | None, attempt: int, c) -> "CallRecord":
-        """The trace's record of one finished backend call (a `Completion`)."""
+        """The trace's record of one finished backend call (a `Completion`); its seconds count
+        the failed attempts and the backoff too, so the trace adds up to the wall time."""
+        retry_seconds = getattr(c, "retry_seconds", 0.0)
         return cls(stage, section, attempt, c.prompt_tokens, c.cached_tokens, c.completion_tokens,
-                   round(c.seconds, 3), c.finish_reason, c.attempts - 1)
+                   round(c.seconds + retry_seconds, 3), c.finish_reason, c.attempts - 1,
+                   list(getattr(c, "retry_errors", [])), round(retry_seconds, 3))
 
 
 def _load(cls, data: dict):
@@ -179,4 +184,12 @@ def trace_summary(calls: list[CallRecord]) -> dict:
         "output_tokens_per_second": round(out / seconds, 2) if seconds else None,
         "prefill_per_output_token": round((prompt - cached) / out, 3) if out else None,
     }
-    return {"totals": totals, "calls": [asdict(c) for c in calls]}
+    return {"totals": totals, "calls": [_call_dict(c) for c in calls]}
+
+
+def _call_dict(call: CallRecord) -> dict:
+    """A call as the trace keeps it; the retry fields only where there were retries."""
+    data = asdict(call)
+    if not call.retries:
+        data.pop("retry_errors"), data.pop("retry_seconds")
+    return data
