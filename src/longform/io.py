@@ -42,6 +42,18 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
         raise
 
 
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Delete what atomic_write leaves behind when a process is killed between writing its
+    temporary file and renaming it (".NAME.XXXX.tmp"). Only for a folder no other process writes
+    in, e.g. a run directory being resumed. Returns how many were removed."""
+    removed = 0
+    for path in Path(folder).rglob(".*.tmp"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 

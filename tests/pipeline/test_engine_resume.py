@@ -144,3 +144,17 @@ def test_resume_in_process_matches_uninterrupted(tmp_path):
     # no plan call, only the missing sections' calls
     assert len(lm.provider.calls) == sum(s.calls for s in full.sections[2:])
     assert resumed.text == full.text
+
+
+def test_resume_removes_temporaries_a_kill_left_behind(tmp_path):
+    """D18: a SIGKILL between an atomic write and its rename leaves ".NAME.XXXX.tmp"; resuming
+    deletes them and keeps everything else."""
+    out = tmp_path / "run"
+    AgentWrite(mock_lm(), WriteSettings(seed=2)).run(INSTRUCTION, out)
+    stale = [out / ".document.md.k3j2.tmp", out / "sections" / ".002.json.x9z1.tmp"]
+    for path in stale:
+        path.write_text("half")
+    kept = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p not in stale}
+    AgentWrite(mock_lm(), WriteSettings(seed=2)).run(None, out, resume=True)
+    assert not any(p.exists() for p in stale)
+    assert {p: p.read_bytes() for p in kept} == kept

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..backends import LM, Usage
 from ..errors import BackendError, UsageError
+from ..io import remove_stale_temporaries
 from ..lengths import target_words_from_instruction
 from ..text import count_words, detect_language
 from .document import RunDir, RunMeta, SectionRecord, join_sections, usage_of
@@ -96,6 +97,7 @@ class AgentWrite:
             if instruction and instruction.strip() != meta.instruction:
                 raise UsageError(f"{run_dir.path}: holds a run of a different instruction; use another --out")
             run_dir.load_trace()
+            remove_stale_temporaries(run_dir.path)  # a kill between a write and its rename
             return meta
         if run_dir.exists():
             raise UsageError(f"{run_dir.path}: already holds a run; pass --resume or choose another --out")
