@@ -118,3 +118,22 @@ def test_each_retry_is_told_in_one_line_and_kept_in_the_trace_with_its_time():
     record = CallRecord.of("section", 1, 1, completion)
     assert record.retries == 2 and record.retry_errors == completion.retry_errors
     assert record.seconds >= record.retry_seconds > 0
+
+
+def test_data_build_keeps_going_past_a_document_of_bad_replies_and_retries_it_next_run(tmp_path):
+    from longform.data.build import BuildSettings, build
+    from longform.data.instructions import Instruction
+
+    items = [Instruction("bad", "Write about tides.", 150, "row"),
+             Instruction("good", "Write about gulls.", 150, "row")]
+    settings = BuildSettings(write=WriteSettings(plan_attempts=1), concurrency=1)
+    fake = FakeServer([BAD["surrogate"]] * 3)  # the first document's first call fails on every try
+    build(items, [fake.lm(retries=2)], tmp_path / "out", settings)
+    results = {i.id: json.loads((tmp_path / "out" / "docs" / i.id / "result.json").read_text()) for i in items}
+    assert results["bad"]["status"] == "failed" and "surrogate" in results["bad"]["error"]
+    assert results["good"]["status"] in ("kept", "filtered")
+    rows = (tmp_path / "out" / "sft.jsonl").read_text(encoding="utf-8")
+    assert "\ufffd" not in rows and "\\ufffd" not in rows  # neither the character nor its JSON escape
+    build(items, [fake.lm(retries=2)], tmp_path / "out", settings)  # the server is well now
+    again = json.loads((tmp_path / "out" / "docs" / "bad" / "result.json").read_text())
+    assert again["status"] in ("kept", "filtered")
