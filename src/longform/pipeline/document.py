@@ -72,10 +72,9 @@ class CallRecord:
     def of(cls, stage: str, section: int | None, attempt: int, c) -> "CallRecord":
         """The trace's record of one finished backend call (a `Completion`); its seconds count
         the failed attempts and the backoff too, so the trace adds up to the wall time."""
-        retry_seconds = getattr(c, "retry_seconds", 0.0)
         return cls(stage, section, attempt, c.prompt_tokens, c.cached_tokens, c.completion_tokens,
-                   round(c.seconds + retry_seconds, 3), c.finish_reason, c.attempts - 1,
-                   list(getattr(c, "retry_errors", [])), round(retry_seconds, 3))
+                   round(c.seconds + c.retry_seconds, 3), c.finish_reason, c.attempts - 1,
+                   list(c.retry_errors), round(c.retry_seconds, 3))
 
 
 def _load(cls, data: dict):

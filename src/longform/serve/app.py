@@ -32,7 +32,7 @@ from starlette.exceptions import HTTPException
 from . import guards
 from .chat import parse_chat
 from .jobs import FINISHED, Job, JobManager
-from .openai import MODELS, ApiError, completion_body, model_card, models_list, now, stream_chunks
+from .openai import MODELS, ApiError, completion_body, model_card, models_list, now, stream_chunks, unknown_model
 from .ties import Ties
 
 WEB = Path(__file__).parent / "web"
@@ -100,7 +100,7 @@ def create_app(manager: JobManager, settings: ServeSettings | None = None) -> Fa
     @app.get("/v1/models/{name:path}")
     async def model(name: str):
         if name not in MODELS:
-            raise ApiError(404, f"the model {name!r} does not exist; served: {', '.join(MODELS)}", "model_not_found")
+            raise unknown_model(name)
         return model_card(name, started)
 
     @app.post("/v1/chat/completions")

@@ -19,12 +19,13 @@ Anything malformed is an ApiError naming the field (400).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ..lengths import target_words_from_instruction
 from ..text import count_words, detect_language, trim_to_words
 from .jobs import JobRequest
-from .openai import MODELS, ApiError
+from .openai import MODELS, ApiError, unknown_model
 
 TOKENS_PER_WORD = {"en": 1.3, "zh": 2.4}  # SmolLM2's measured rates; other tokenizers are close
 MAX_CHOICES = 8
@@ -44,9 +45,7 @@ class ChatCall:
 
     def requests(self) -> list[JobRequest]:
         """One job request per choice, each with its own seed."""
-        r = self.request
-        return [JobRequest(r.instruction, r.target_words, r.system, r.seed + i, r.temperature, r.top_p,
-                           live=self.stream) for i in range(self.n)]
+        return [dataclasses.replace(self.request, seed=self.request.seed + i, live=self.stream) for i in range(self.n)]
 
     def finish(self, text: str) -> tuple[str, str]:
         """The text a client gets and its finish_reason, after `stop` and the token cap."""
@@ -91,8 +90,7 @@ def _model(body: dict) -> str:
     if not isinstance(model, str) or not model:
         raise ApiError(400, "'model' is required (one of: " + ", ".join(MODELS) + ")", param="model")
     if model not in MODELS:
-        raise ApiError(404, f"the model {model!r} does not exist; served: {', '.join(MODELS)}", "model_not_found",
-                       "model")
+        raise unknown_model(model, param="model")
     return model
 
 

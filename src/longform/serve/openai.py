@@ -40,6 +40,10 @@ class ApiError(Exception):
         return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
 
 
+def unknown_model(name: str, param: str | None = None) -> ApiError:
+    return ApiError(404, f"the model {name!r} does not exist; served: {', '.join(MODELS)}", "model_not_found", param)
+
+
 def models_list(created: int) -> dict:
     return {"object": "list", "data": [model_card(name, created) for name in MODELS]}
 
