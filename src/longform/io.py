@@ -54,6 +54,24 @@ def remove_stale_temporaries(folder: str | Path) -> int:
     return removed
 
 
+def read_user_text(path: str | Path, what: str) -> str:
+    """A text file the user gave (instructions, data, a template, a config), as UTF-8 with any BOM
+    dropped; a UsageError names the file, and the line of a byte that is not UTF-8."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UsageError(f"{path}:{line}: {what} is not UTF-8 (byte {data[exc.start]:#04x}); "
+                         "save it as UTF-8") from None
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
@@ -70,7 +88,26 @@ def json_object(line: str, where: str) -> dict:
         raise UsageError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(row, dict):
         raise UsageError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    return no_lone_surrogates(row, line, where)
+
+
+def no_lone_surrogates(row: Any, raw: str | bytes, where: str) -> Any:
+    """`row`, unless a string in it holds a lone surrogate escape ("\\ud800"): JSON allows it,
+    Unicode does not, and the first write of such text would crash."""
+    marker = b"\\u" if isinstance(raw, bytes) else "\\u"
+    if marker in raw and _has_surrogate(row):
+        raise UsageError(f"{where}: a string holds a lone surrogate escape (\\ud800-\\udfff), which is not text")
     return row
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def read_json(path: str | Path) -> Any:
@@ -199,5 +236,5 @@ class JsonlLog:
                 raise UsageError(f"{self.path}:{i + 1}: invalid JSON ({exc})") from None
             if not isinstance(row, dict):
                 raise UsageError(f"{self.path}:{i + 1}: expected a JSON object, got {type(row).__name__}")
-            rows.append((i + 1, row))
+            rows.append((i + 1, no_lone_surrogates(row, raw, f"{self.path}:{i + 1}")))
         return rows, torn, data

@@ -159,7 +159,7 @@ def test_bad_input(tmp_path, args, contains):
 
 def test_file_missing(tmp_path):
     assert_one_line_error(longform("write", "--file", "nope.txt", "--backend", "mock:lorem", cwd=tmp_path),
-                          "cannot read instruction file")
+                          "instruction file nope.txt does not exist")
 
 
 def test_file_is_a_directory(tmp_path):
@@ -178,8 +178,8 @@ def test_file_empty(tmp_path, content):
 def test_file_not_utf8(tmp_path):
     (tmp_path / "binary.bin").write_bytes(bytes([0xFF, 0xFE, 0x00, 0x80, 0x81, 0xC3, 0x28]) * 50)
     line = assert_one_line_error(longform("write", "--file", "binary.bin", "--backend", "mock:lorem",
-                                          cwd=tmp_path), "cannot read instruction file")
-    assert "UnicodeDecodeError" in line
+                                          cwd=tmp_path), "binary.bin:1: instruction file is not UTF-8")
+    assert "0xff" in line
     assert not (tmp_path / "runs").exists()
 
 
@@ -232,7 +232,7 @@ def test_unreadable_run_json(tmp_path):
     out.mkdir()
     (out / "run.json").write_text("{not json", encoding="utf-8")
     done = longform("write", "--resume", "--out", "run", "--backend", "mock:lorem", cwd=tmp_path)
-    assert_one_line_error(done, "unreadable")
+    assert_one_line_error(done, "run.json: damaged run file")
     assert (out / "run.json").read_text(encoding="utf-8") == "{not json"
 
 

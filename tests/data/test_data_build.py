@@ -316,7 +316,8 @@ def test_min_quality_out_of_range_is_one_line(tmp_path, capsys):
     from longform.cli import main
 
     path = jsonl(tmp_path / "i.jsonl", [{"instruction": INSTRUCTIONS[0]}])
-    code = main(["data", "build", "--instructions", str(path), "--out", str(tmp_path / "o"), "--backend", "mock:lorem",
-                 "--min-quality", "150"])
+    with pytest.raises(SystemExit) as done:
+        main(["data", "build", "--instructions", str(path), "--out", str(tmp_path / "o"), "--backend", "mock:lorem",
+              "--min-quality", "150"])
     err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "--min-quality must be between 0 and 100" in err
+    assert done.value.code == 2 and err.count("\n") == 1 and "--min-quality: must be in [0, 100]" in err

@@ -98,8 +98,9 @@ def test_cli_needs_a_judge_and_k_of_two(tmp_path, capsys):
     assert main([*base, "--length-weight", "1", "--k", "2", "--quiet", "--default-words", "50"]) == 0  # length only
     assert (tmp_path / "p" / "report.json").exists()
     capsys.readouterr()
-    assert main([*base, "--k", "1", "--judge-backend", "mock:lorem"]) == 2
-    assert "--k must be at least 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        main([*base, "--k", "1", "--judge-backend", "mock:lorem"])
+    assert done.value.code == 2 and "argument --k: must be from 2 to 64" in capsys.readouterr().err
 
 
 def test_a_resumed_cli_run_counts_on_from_the_kept_samples(tmp_path, capsys):

@@ -286,7 +286,7 @@ def test_bad_inputs_from_a_real_process(tmp_path):
 
 
 @pytest.mark.parametrize("argv, contains", [
-    (["longbench-write", "--data", "{bad}", "--out", "o", "--limit", "0"], "--limit must be at least 1"),
+    (["longbench-write", "--data", "{bad}", "--out", "o", "--limit", "0"], "argument --limit: must be from 1"),
     (["longbench-write", "--data", "{bad}", "--out", "o", "--concurrency", "0"],
      "argument --concurrency: must be from 1 to 1,024, got 0"),
     (["longbench-write", "--data", "{bad}", "--out", "o"], "{bad}:2: field 'length' must be a positive integer"),
@@ -298,7 +298,7 @@ def test_bad_inputs_from_a_real_process(tmp_path):
     (["longbench-write", "--out", "o"], "--data"),
     (["longbench-write", "--data", "{good}", "--out", "o", "--shard", "3/2"], "--shard"),
     (["ruler", "--data", "{good}", "--out", "o", "--shard", "half"], "expected K/N"),
-    (["ruler", "--data", "{good}", "--out", "{good}"], "is a file, not a directory"),
+    (["ruler", "--data", "{good}", "--out", "{good}"], "is a file, not a folder"),
     (["score", "--predictions", "{bad}", "--out", "o"], "{bad}:2: field 'length' must be a positive integer"),
     (["score", "--predictions", "{torn_middle}", "--out", "o"], "{torn_middle}:1: invalid JSON"),
     (["score", "--predictions", "nope.jsonl", "--out", "o"], "does not exist"),

@@ -158,3 +158,23 @@ def test_resume_removes_temporaries_a_kill_left_behind(tmp_path):
     AgentWrite(mock_lm(), WriteSettings(seed=2)).run(None, out, resume=True)
     assert not any(p.exists() for p in stale)
     assert {p: p.read_bytes() for p in kept} == kept
+
+
+@pytest.mark.slow
+def test_embedded_run_killed_after_section_1_resumes_byte_identical(tmp_path):
+    """D5: a fresh process re-tokenized the text the killed one had generated, splitting some words
+    differently from the model's own tokens, and wrote a different section 2. tokens.json hands the
+    killed process's token runs to the resumed one."""
+    pytest.importorskip("llama_cpp")
+    args = ["--backend", "embedded", "--seed", "3", "--quiet", "--words", "700"]
+    instruction = "Write a 700-word essay about the history of tea."
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    done = cli("write", instruction, "--out", str(ref), *args, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert len(section_files(ref)) >= 2, "the test needs a second section to resume into"
+    kill_when(["write", instruction, "--out", str(out), *args], tmp_path,
+              lambda: (out / "sections" / "001.json").exists(), timeout=600)
+    assert section_files(out) == ["001.json"]
+    resumed = cli("write", instruction, "--out", str(out), *args, "--resume", cwd=tmp_path, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_run(out, ref)

@@ -68,6 +68,7 @@ class EmbeddedProvider:
         self._stop_ids = self._stop_tokens()
         self._pieces: dict[int, bytes] = {}  # token id -> its bytes, filled as tokens are seen
         self._out_pieces: dict[int, bytes] = {}  # the same without special tokens' text
+        self._remembered: list[list[int]] = []  # runs another process held (remember_token_runs)
         self._batcher = self._batch_decoder(int(parallel))
 
     def _batch_decoder(self, parallel: int):
@@ -93,10 +94,23 @@ class EmbeddedProvider:
         return piece
 
     def _history(self) -> list[list[int]]:
-        """The token runs llama.cpp holds: the one context's, or every batch slot's."""
+        """The token runs llama.cpp holds (the one context's, or every batch slot's), and those a
+        resumed run was handed: a prompt is tokenized to share the longest start with one of them."""
         if self._batcher is not None:
-            return [list(held) for held in self._batcher.held]
-        return [self.llm.input_ids[: self.llm.n_tokens].tolist()]
+            held = [list(run) for run in self._batcher.held]
+        else:
+            held = [self.llm.input_ids[: self.llm.n_tokens].tolist()]
+        return held + self._remembered
+
+    def token_runs(self) -> list[list[int]]:
+        """What the next prompt's tokenization depends on. A run saves it beside each section, so
+        that a resumed process, handed it back by `remember_token_runs`, tokenizes its next prompt
+        exactly as the process that was killed would have: the model's own tokens of earlier
+        replies, not a fresh tokenization of their text, which splits some words differently."""
+        return [run for run in self._history() if run]
+
+    def remember_token_runs(self, runs: list[list[int]]) -> None:
+        self._remembered = [[int(t) for t in run] for run in runs]
 
     def _tokenize_after_history(self, prompt: bytes) -> list[int]:
         """Tokens of `prompt`, reusing the tokens llama.cpp holds for the longest
@@ -129,10 +143,15 @@ class EmbeddedProvider:
         return shared_start(self.llm.input_ids[: self.llm.n_tokens].tolist(), tokens[:-1])
 
     def generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None = None) -> Completion:
-        if self._batcher is not None:
-            return self._generate_batched(messages, config, on_delta)
-        with self._lock:
-            return self._generate(messages, config, on_delta)
+        try:
+            if self._batcher is not None:
+                return self._generate_batched(messages, config, on_delta)
+            with self._lock:
+                return self._generate(messages, config, on_delta)
+        finally:
+            # handed-back runs served the first prompt after a resume; from here on the process
+            # holds what the killed one would have held, and nothing more
+            self._remembered = []
 
     def _generate_batched(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None):
         """The call handed to the batch decoder, which gives each sampled token to `reply.take`."""

@@ -60,6 +60,16 @@ class LM:
     def count_tokens(self, messages: Messages) -> int:
         return self.provider.count_tokens(messages)
 
+    def token_state(self) -> list | None:
+        """The provider's tokenization state, for an exact resume (embedded only; else None)."""
+        runs = getattr(self.provider, "token_runs", None)
+        return runs() if runs else None
+
+    def restore_token_state(self, state: list) -> None:
+        remember = getattr(self.provider, "remember_token_runs", None)
+        if remember:
+            remember(state)
+
     def room_for(self, messages: Messages, wanted: int) -> int:
         """`wanted` new tokens, capped by what the window leaves beside `messages`
         (16 tokens spare, and never under 16: a full window is the backend's error to report)."""

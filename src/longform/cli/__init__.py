@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import LongformError
+from ..errors import LongformError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -15,6 +15,24 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         # "longform: error:" for subcommands too, like every other error line
         self.exit(2, f"longform: error: {message}\n")
+
+
+def check_utf8(argv: list[str]) -> None:
+    """Python hands over bytes that are not UTF-8 as lone surrogates; they could reach no file or
+    JSON intact, so say which argument holds them."""
+    for number, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+            raise UsageError(f"argument {number} is not valid UTF-8: {shown}") from None
+
+
+def _error(message: str) -> int:
+    # one line, whatever the message holds (a server's reply, a surrogate from a file name)
+    line = " ".join(message.split()) or "failed"
+    sys.stderr.write(f"longform: error: {line}\n".encode("utf-8", "backslashreplace").decode("utf-8"))
+    return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,12 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     try:
+        check_utf8(argv)
+        args = build_parser().parse_args(argv)
         return args.handler(args) or 0
     except LongformError as exc:
-        print(f"longform: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
+    except OSError as exc:  # a path that cannot be read or written: the user's to fix, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _error(f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         print("longform: interrupted; finished work is saved (rerun the same command to continue; "
               "for `write`, add --resume)", file=sys.stderr)

@@ -46,7 +46,7 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--context", type=whole(256, 10_000_000), metavar="TOKENS",
                        help="working context window; the context rolls with a running summary beyond it "
                             "(default: the backend's; 4096 for embedded)")
-    group.add_argument("--candidates", type=int, default=1, metavar="K",
+    group.add_argument("--candidates", type=whole(1, 16), default=1, metavar="K",
                        help="continuous layout: sample K continuations of each passage at once and keep the most "
                             "on-task one (K times the tokens; decoded together with --concurrency K on embedded)")
     group.add_argument("--candidate-judge", choices=("panel", "lexical"), default="panel",
@@ -61,8 +61,6 @@ def write_settings_from_args(args: argparse.Namespace, **extra):
 
     if args.context is not None and args.context < 512:
         raise UsageError(f"--context must be at least 512 tokens, got {args.context}")
-    if not 1 <= args.candidates <= 16:
-        raise UsageError(f"--candidates must be from 1 to 16, got {args.candidates}")
     return WriteSettings(layout=args.layout, context_tokens=args.context, candidates=args.candidates,
                          candidate_judge=args.candidate_judge,
                          control_length=not args.no_length_control, generation=generation_from_args(args), **extra)

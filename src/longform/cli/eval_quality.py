@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from .bounds import out_path
+from .bounds import out_dir
 
 
 def add_quality_option(p: argparse.ArgumentParser) -> None:
@@ -24,7 +24,7 @@ def register(sub) -> None:
     d = sub.add_parser("decay", help="quality by position for a run directory or a predictions file",
                        description="Draws the quality panel's measures by decile and writes per-section tables.")
     d.add_argument("source", type=Path, help="a run directory (with run.json) or a predictions.jsonl")
-    d.add_argument("--out", type=out_path, required=True, help="directory for decay.png, decay.md and decay.json")
+    d.add_argument("--out", type=out_dir, required=True, help="directory for decay.png, decay.md and decay.json")
     d.add_argument("--ids", help="only these prediction ids, comma-separated")
     d.add_argument("--title", default="")
     d.set_defaults(handler=cmd_decay)

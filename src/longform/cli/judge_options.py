@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
-from .bounds import CONCURRENCY
+from .bounds import CONCURRENCY, whole
 
 
 def add_judge_options(p: argparse.ArgumentParser) -> None:
@@ -20,7 +20,7 @@ def add_judge_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--judge-template", type=Path,
                    help="judge prompt: the benchmark's judge.txt ($INST$/$RESPONSE$) or a Jinja file "
                         "(default: built-in)")
-    g.add_argument("--judge-attempts", type=int, default=3, help="tries per item before it stays unscored")
+    g.add_argument("--judge-attempts", type=whole(1, 100), default=3, help="tries per item before it stays unscored")
     g.add_argument("--judge-concurrency", type=CONCURRENCY, help="parallel judge calls (default: --concurrency, or 1)")
 
 
@@ -29,10 +29,6 @@ def judge_setup(args: argparse.Namespace, judge_lm=None):
     from ..evals.judge import JudgeTemplate
     from ..quality.judge import is_panel
 
-    for name in ("judge_attempts", "judge_concurrency"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if judge_lm is None and args.judge_backend is None:
         if args.judge_template is not None:
             raise UsageError("--judge-template needs --judge-backend")

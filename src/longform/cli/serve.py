@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..io import read_user_text
+from .bounds import CONCURRENCY, PORT, WORDS, out_dir, whole
 from .common import add_backend_options, add_layout_options, backend_from_args, write_settings_from_args
 
 
@@ -23,7 +25,7 @@ def register(commands) -> None:
     p = commands.add_parser("serve", help="an OpenAI-compatible server that writes long documents, and a web page",
                             description="POST /v1/chat/completions with model 'longform' gets an AgentWrite document.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--port", type=PORT, default=8080, help="port to bind (0: any free one)")
     p.add_argument("--api-key-env", dest="serve_key_env", metavar="VAR",
                    help="require the key in this environment variable as a Bearer token")
     p.add_argument("--api-keys-file", type=Path, metavar="FILE",
@@ -31,13 +33,14 @@ def register(commands) -> None:
                         "own jobs")
     p.add_argument("--allowed-hosts", default="", metavar="NAMES",
                    help="without a key, Host names served besides the bound address, comma-separated ('*': any)")
-    p.add_argument("--workers", type=int, default=2,
+    p.add_argument("--workers", type=CONCURRENCY, default=2,
                    help="documents written at once; the rest wait in a queue. With the embedded backend they are "
                         "decoded together on one model (default 2)")
-    p.add_argument("--max-queue", type=int, default=256, help="waiting jobs beyond which requests get 429")
-    p.add_argument("--jobs-dir", type=Path, default=Path("runs/serve"), help="where jobs are kept (run directories)")
-    p.add_argument("--default-words", type=int, default=2000, help="target when a request states none")
-    p.add_argument("--max-body", type=int, default=1_000_000, help="largest request body in bytes")
+    p.add_argument("--max-queue", type=whole(1, 1_000_000), default=256,
+                   help="waiting jobs beyond which requests get 429")
+    p.add_argument("--jobs-dir", type=out_dir, default="runs/serve", help="where jobs are kept (run directories)")
+    p.add_argument("--default-words", type=WORDS, default=2000, help="target when a request states none")
+    p.add_argument("--max-body", type=whole(1_000, 2**31), default=1_000_000, help="largest request body in bytes")
     add_layout_options(p)
     add_backend_options(p, key_option="--backend-api-key-env")  # --api-key-env is this server's own key
     p.set_defaults(handler=run)
@@ -54,9 +57,6 @@ def run(args: argparse.Namespace) -> int:
         if not key:
             raise UsageError(f"--api-key-env {args.serve_key_env}: that environment variable is empty or unset")
     keys = read_keys(args.api_keys_file) if args.api_keys_file else None
-    for name in ("workers", "max_queue", "default_words", "max_body"):
-        if getattr(args, name) < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     sock = bind(args.host, args.port)  # before the model loads: a taken port fails at once
     if args.host not in ("127.0.0.1", "localhost", "::1") and key is None and keys is None:
         print(f"warning: serving on {args.host} without an API key: anyone who can reach it can use it",
@@ -100,10 +100,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def read_keys(path: Path) -> dict[str, str]:
     """NAME → KEY from a keys file, or a UsageError naming the line that is wrong."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--api-keys-file {path}: cannot read it ({exc})") from None
+    lines = read_user_text(path, "--api-keys-file").splitlines()
     keys: dict[str, str] = {}
     for number, line in enumerate(lines, 1):
         line = line.split("#", 1)[0].strip()

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from ..train.registry import ALGORITHMS
-from .bounds import out_path
+from .bounds import out_dir, whole
 
 
 def register(commands) -> None:
@@ -35,21 +35,22 @@ def register(commands) -> None:
 
     c = sub.add_parser("curve", help="the per-step rewards of a GRPO run: a table and reward_curve.png")
     c.add_argument("run", type=Path, help="the run's output_dir (finished, or with a checkpoint)")
-    c.add_argument("--window", type=int, default=5, help="moving-average window in steps")
+    c.add_argument("--window", type=whole(1, 100_000), default=5, help="moving-average window in steps")
     c.set_defaults(handler=cmd_curve)
 
     m = commands.add_parser("model", help="model files: export the embedded GGUF for training")
     msub = m.add_subparsers(dest="model_command", required=True, parser_class=type(m))
     e = msub.add_parser("export", help="a GGUF model as a transformers folder")
-    e.add_argument("--out", type=out_path, required=True, help="folder to create")
+    e.add_argument("--out", type=out_dir, required=True, help="folder to create")
     e.add_argument("--gguf", type=Path, help="GGUF file (default: the embedded SmolLM2-135M-Instruct)")
     e.set_defaults(handler=cmd_export)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..train.config import load_config
+    from ..train.config import load_config, validate
 
     config = load_config(args.config, args.kind)  # config errors before the heavy imports
+    validate(config)
     summary = ALGORITHMS[args.kind].run(config, resume=args.resume)
     brief = {k: summary[k] for k in ("steps", "train_loss", "seconds", "ladder_counts") if k in summary}
     print(json.dumps({**brief, **({"data": summary["data"]} if "data" in summary else {})}), file=sys.stderr)

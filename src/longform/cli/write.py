@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from ..errors import UsageError
-from .bounds import WORDS, out_path
+from ..io import read_user_text
+from .bounds import SEED, WORDS, out_dir
 from .common import add_backend_options, add_layout_options, backend_from_args, write_settings_from_args
 
 
@@ -19,9 +20,9 @@ def register(commands) -> None:
     p.add_argument("instruction", nargs="?", help="what to write (or use --file)")
     p.add_argument("--file", type=Path, help="read the instruction from this text file")
     p.add_argument("--words", type=WORDS, help="target length in words (default: read from the instruction)")
-    p.add_argument("--out", type=out_path, help="run directory (default: runs/<slug>-<time>)")
+    p.add_argument("--out", type=out_dir, help="run directory (default: runs/<slug>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_layout_options(p)
     add_backend_options(p)
@@ -32,10 +33,7 @@ def read_instruction(args: argparse.Namespace) -> str | None:
     if args.file is not None:
         if args.instruction:
             raise UsageError("give the instruction or --file, not both")
-        try:
-            text = args.file.read_text(encoding="utf-8-sig")  # a BOM is not part of the instruction
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read instruction file {args.file}: {exc.__class__.__name__}: {exc}") from None
+        text = read_user_text(args.file, "instruction file")
         if not text.strip():
             raise UsageError(f"instruction file {args.file} is empty")
         return text.strip()

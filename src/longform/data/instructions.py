@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from ..io import json_object
+from ..io import json_object, read_user_text
 from ..lengths import MAX_WORDS, target_words_from_instruction
 
 TEXT_FIELDS = ("instruction", "prompt", "text")
@@ -43,8 +43,8 @@ class LengthRule:
             raise UsageError(f"length rule {spec!r}: expected a number of words or a range like 2000-6000")
         self.low = int(match.group(1))
         self.high = int(match.group(2) or match.group(1))
-        if not 0 < self.low <= self.high:
-            raise UsageError(f"length rule {spec!r}: need 0 < low <= high")
+        if not 0 < self.low <= self.high <= MAX_WORDS:
+            raise UsageError(f"length rule {spec!r}: need 0 < low <= high <= {MAX_WORDS:,}")
 
     def pick(self, key: str) -> int:
         """A fixed choice per key, rounded to 100 words: reruns give the same targets."""
@@ -86,10 +86,7 @@ def read_rows(source: str | Path, what: str = "file"):
 
 
 def _file_rows(path: Path):
-    try:
-        content = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc.__class__.__name__}: {exc}") from None
+    content = read_user_text(path, "instructions file")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
         for number, line in enumerate(content.splitlines(), start=1):

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from ..io import json_object
+from ..io import json_object, read_user_text
+from ..lengths import MAX_WORDS
 from ..text import detect_language
 
 SUBSETS = ("all", "en", "zh")
@@ -101,12 +102,7 @@ def spread(items: list[EvalItem], group: Callable[[EvalItem], Hashable] | None =
 
 
 def _read_items(path: Path) -> list[EvalItem]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM is not part of the first row
-    except FileNotFoundError:
-        raise UsageError(f"data file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read data file {path}: {exc.__class__.__name__}: {exc}") from None
+    text = read_user_text(path, "data file")
     items = []
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():  # blank lines (a trailing newline, an editor's gap) are not rows
@@ -127,8 +123,9 @@ def parse_item(line: str, index: int, where: str) -> EvalItem:
     # bool is an int subclass; "1000" or 1000.0 would hint at a different producer, so we refuse them
     if length is None:
         raise UsageError(f"{where}: field 'length' is missing")
-    if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-        raise UsageError(f"{where}: field 'length' must be a positive integer, got {length!r}")
+    if not isinstance(length, int) or isinstance(length, bool) or not 0 < length <= MAX_WORDS:
+        raise UsageError(f"{where}: field 'length' must be a positive integer up to {MAX_WORDS:,}, "
+                         f"got {length!r:.40}")
     kind = row.get("type", "unknown")
     if not isinstance(kind, str):
         raise UsageError(f"{where}: field 'type' must be a string, got {kind!r}")

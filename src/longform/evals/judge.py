@@ -25,7 +25,7 @@ from jinja2 import meta
 
 from ..backends.base import GenerationConfig
 from ..errors import UsageError
-from ..io import JsonlLog
+from ..io import JsonlLog, read_user_text
 
 DIMENSIONS: tuple[str, ...] = (
     "Relevance",
@@ -66,10 +66,7 @@ class JudgeTemplate:
     def load(cls, path: str | Path | None = None) -> JudgeTemplate:
         """Read a template file; None → the built-in judge.j2 (LONGFORM_PROMPTS may override it)."""
         path = Path(path) if path is not None else _builtin_path()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read judge template {path}: {exc}") from None
+        text = read_user_text(path, "judge template")
         if "$INST$" in text or "$RESPONSE$" in text:
             missing = [p for p in ("$INST$", "$RESPONSE$") if p not in text]
             if missing:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..io import JsonlLog, TornHandler, warn_torn
+from ..lengths import MAX_WORDS
 
 __all__ = ["FIELDS", "TornHandler", "append_prediction", "check_row", "read_predictions", "repair", "warn_torn"]
 
@@ -47,8 +48,8 @@ def check_row(row: dict, where: str) -> None:
     prompt = row.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise bad("prompt", "a non-empty string")
-    if not _positive_int(row.get("length")):
-        raise bad("length", "a positive integer")
+    if not _positive_int(row.get("length")) or row["length"] > MAX_WORDS:
+        raise bad("length", f"a positive integer up to {MAX_WORDS:,}")
     if not isinstance(row.get("response"), str):  # an empty response is a real (zero-length) answer
         raise bad("response", "a string")
     for field in ("type", "language"):

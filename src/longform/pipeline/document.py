@@ -22,6 +22,7 @@ from pathlib import Path
 from ..backends.base import Usage
 from ..errors import UsageError
 from ..io import atomic_write_json, atomic_write_text, read_json
+from ..typecheck import build
 from .plan import Plan
 
 
@@ -77,9 +78,25 @@ class CallRecord:
                    list(c.retry_errors), round(c.retry_seconds, 3))
 
 
-def _load(cls, data: dict):
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+def _read(file: Path):
+    """A run file's JSON; a damaged one (cut short, not UTF-8, a folder in its place) is a one-line
+    error naming it, since resuming from a guess could write a wrong document."""
+    try:
+        return read_json(file)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise UsageError(f"{file}: damaged run file ({_reason(exc)}); delete it to redo that step, "
+                         "or start again in a new --out") from None
+
+
+def _reason(exc: Exception) -> str:
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return text.split(":")[0] if isinstance(exc, UnicodeDecodeError) else text
+
+
+def _load(cls, file: Path, data=None):
+    return build(cls, _read(file) if data is None else data, str(file))
 
 
 class RunDir:
@@ -97,11 +114,9 @@ class RunDir:
 
     def load_meta(self) -> RunMeta:
         try:
-            return _load(RunMeta, read_json(self.path / "run.json"))
+            return _load(RunMeta, self.path / "run.json")
         except FileNotFoundError:
             raise UsageError(f"{self.path}: no run to resume (run.json missing)") from None
-        except (ValueError, TypeError) as exc:
-            raise UsageError(f"{self.path / 'run.json'}: unreadable ({exc})") from None
 
     # plan.json ----------------------------------------------------------
     def save_plan(self, plan: Plan) -> None:
@@ -109,7 +124,7 @@ class RunDir:
 
     def load_plan(self) -> Plan | None:
         file = self.path / "plan.json"
-        return Plan.from_dict(read_json(file)) if file.exists() else None
+        return Plan.load(_read(file), str(file)) if file.exists() else None
 
     # sections -----------------------------------------------------------
     def save_section(self, record: SectionRecord) -> None:
@@ -119,18 +134,44 @@ class RunDir:
         """Finished sections 1..k in order; stops at the first gap."""
         records: list[SectionRecord] = []
         while (file := self.sections_dir / f"{len(records) + 1:03d}.json").exists():
-            records.append(_load(SectionRecord, read_json(file)))
+            records.append(_load(SectionRecord, file))
         return records
 
     # trace.json ---------------------------------------------------------
     def load_trace(self) -> None:
         file = self.path / "trace.json"
         if file.exists():
-            self.calls = [_load(CallRecord, c) for c in read_json(file)["calls"]]
+            calls = _read(file)
+            if not isinstance(calls, dict) or not isinstance(calls.get("calls"), list):
+                raise UsageError(f"{file}: damaged run file (no list of calls)")
+            self.calls = [_load(CallRecord, file, c) for c in calls["calls"]]
 
     def add_call(self, record: CallRecord) -> None:
         self.calls.append(record)
         atomic_write_json(self.path / "trace.json", trace_summary(self.calls))
+
+    # tokens.json: the backend's tokenization state at the last two section boundaries -------
+    def save_tokens(self, sections_done: int, runs: list | None) -> None:
+        """Saved before the section it follows, so a kill between the two still finds the state
+        of the boundary it resumes from (`sections_done` - 1) beside the new one."""
+        if runs is None:
+            return
+        states = self._token_states()
+        states = {k: v for k, v in states.items() if int(k) == sections_done - 1}
+        atomic_write_json(self.path / "tokens.json", {"states": {**states, str(sections_done): runs}})
+
+    def load_tokens(self, sections_done: int) -> list | None:
+        return self._token_states().get(str(sections_done))
+
+    def _token_states(self) -> dict:
+        file = self.path / "tokens.json"
+        data = _read(file) if file.exists() else {"states": {}}
+        states = data.get("states") if isinstance(data, dict) else None
+        ok = isinstance(states, dict) and all(
+            k.isdigit() and isinstance(v, list) and all(isinstance(run, list) for run in v) for k, v in states.items())
+        if not ok:
+            raise UsageError(f"{file}: damaged run file (expected token runs by section count)")
+        return states
 
     # context.json: the continuous layout's rolls (summaries) -------------
     def save_context(self, data: dict) -> None:
@@ -138,7 +179,14 @@ class RunDir:
 
     def load_context(self) -> dict:
         file = self.path / "context.json"
-        return read_json(file) if file.exists() else {}
+        from .rolling import Roll
+
+        data = _read(file) if file.exists() else {}
+        if not isinstance(data, dict) or not isinstance(data.get("rolls", []), list):
+            raise UsageError(f"{file}: damaged run file (expected an object with a list of rolls)")
+        for i, roll in enumerate(data.get("rolls", [])):
+            build(Roll, roll, f"{file}: rolls[{i}]")
+        return data
 
     # document.md ----------------------------------------------------------
     def write_document(self, sections: list[SectionRecord]) -> Path:

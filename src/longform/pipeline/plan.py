@@ -46,6 +46,18 @@ class Plan:
         sections = [Section(**s) for s in data["sections"]]
         return cls(**{**data, "sections": sections})
 
+    @classmethod
+    def load(cls, data, where: str) -> "Plan":
+        """A saved plan, checked field by field (`where` names the file in any error)."""
+        from ..errors import UsageError
+        from ..typecheck import build
+
+        sections = data.get("sections") if isinstance(data, dict) else None
+        if not isinstance(sections, list) or not sections:
+            raise UsageError(f"{where}: damaged run file (no list of sections)")
+        checked = [build(Section, s, f"{where}: sections[{i}]") for i, s in enumerate(sections)]
+        return build(cls, {**data, "sections": checked}, where)
+
     def as_numbered_text(self, with_words: bool = True) -> str:
         if not with_words:
             return "\n".join(f"{s.index}. {s.point}" for s in self.sections)

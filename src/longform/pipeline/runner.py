@@ -61,9 +61,16 @@ class AgentWrite:
         recorder = RunRecorder(run_dir, self.events)
         meta = self._open(run_dir, instruction, resume)
         done = run_dir.load_sections() if resume else []
+        saved_plan = run_dir.load_plan() if resume else None
+        if resume:
+            run_dir.load_context()  # every saved file is read (and any damage named) before progress starts
+            tokens = run_dir.load_tokens(len(done))
+            if tokens is not None and saved_plan is not None:  # tokenize the next prompt as the killed
+                # process would have (embedded); without a saved plan, planning starts afresh as it did
+                self.lm.restore_token_state(tokens)
         self.events.on_run_start(meta, len(done))
         layout = choose(self.settings.layout, self.lm)
-        plan = (run_dir.load_plan() if resume else None) or self._plan(recorder, meta, layout.name)
+        plan = saved_plan or self._plan(recorder, meta, layout.name)
         state = RunState(self.lm, self.settings, meta, plan, done, run_dir, recorder)
         layout.resume(state)
         for section in plan.sections[len(done):]:
@@ -86,6 +93,7 @@ class AgentWrite:
     def _commit(self, run_dir: RunDir, done: list[SectionRecord], record: SectionRecord) -> None:
         """A finished section is on disk before anything else happens: a kill after this
         line loses nothing of it."""
+        run_dir.save_tokens(len(done) + 1, self.lm.token_state())
         run_dir.save_section(record)
         self.events.on_section_end(record)
         done.append(record)
@@ -125,6 +133,7 @@ class AgentWrite:
         # LongWriter's own layout always plans: it is the baseline, kept as the paper runs it
         plan = make_plan(self.lm, meta.instruction, meta.target_words, meta.language, config,
                          self.settings.plan_attempts, report=recorder.section(None), short=layout != "official")
+        recorder.run_dir.save_tokens(0, self.lm.token_state())
         recorder.run_dir.save_plan(plan)
         self.events.on_plan(plan)
         return plan

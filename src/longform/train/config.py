@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
+from ..io import read_user_text
 from .options import LORA_KEYS, Options, translate_trl_keys
 from .registry import algorithm
 
@@ -62,12 +63,10 @@ def load_config(path: str | Path, kind: str) -> TrainConfig:
     import yaml
 
     path = Path(path)
+    text = read_user_text(path, "config")
     try:
-        text = path.read_text(encoding="utf-8")
         node = yaml.compose(text)
         values = yaml.safe_load(text)
-    except OSError as exc:
-        raise UsageError(f"cannot read config {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -112,6 +111,29 @@ def trl_args(config: TrainConfig, **overrides):
         message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         key = next((k for k in values if k in message), None)
         raise (config.error(key, message) if key else UsageError(f"{config.path}: {message}")) from None
+
+
+def validate(config: TrainConfig) -> None:
+    """Everything that can be checked without a model: TRL's values by type and range, TRL's own
+    config validation, and the files the config names. A bad value must not cost a model load or
+    a training step."""
+    import warnings
+
+    from .sft import cpu_defaults
+    from .trl_values import check_values
+
+    check_values(config, trl_config_class(config.kind))
+    with warnings.catch_warnings():  # deprecations are told once, when the real config is built
+        warnings.simplefilter("ignore")
+        trl_args(config, **cpu_defaults(config.trl))
+    model = config.resolve(str(config.options.model))
+    if not model.exists():
+        raise config.error("model", f"{model} does not exist (make one with `longform model export`)")
+    data = config.options.data
+    for value in [data] if isinstance(data, str) else data:
+        path = config.resolve(str(value))
+        if not str(value).startswith("hf:") and not path.exists():  # hf:NAME is a hub dataset, read later
+            raise config.error("data", f"{path} does not exist")
 
 
 def lora_config(config: TrainConfig, task_type: str = "CAUSAL_LM"):
