@@ -134,6 +134,28 @@ def staged_folder(target: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
+def file_set(folder: str | Path, last: str) -> Iterator[Path]:
+    """Yield a staging folder inside `folder`. When the block ends without error, every file
+    written there replaces its namesake in `folder` in one quick pass of renames, `last` (the
+    file that names the others, e.g. report.json) at the end; on an error nothing in `folder`
+    changes. A report's files are thus rendered in full before any old one is replaced, and a
+    crash cannot pair a new report.json with old plots (the window is a few renames, not the
+    seconds that plotting takes). Staging folders a kill left behind are removed here."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".staged-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staged-", dir=folder))
+    try:
+        yield stage
+        names = sorted(p.name for p in stage.iterdir() if p.name != last)
+        for name in [*names, last] if (stage / last).exists() else names:
+            os.replace(stage / name, folder / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def file_lock(path: str | Path) -> Iterator[None]:
     """Exclusive lock on `path`'s companion `.NAME.lock`, waiting for it if taken. An
     `fcntl.flock` lock: the kernel drops it when its process ends, however it ends."""

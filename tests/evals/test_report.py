@@ -129,6 +129,28 @@ def test_write_report_files(tmp_path):
         assert_png(tmp_path / "run" / name)
 
 
+def test_a_crash_while_reporting_leaves_the_old_set_whole(tmp_path, monkeypatch):
+    """D10: a report is rendered in full before any old file is replaced, so a crash (here in the
+    second plot) never leaves a new report.json beside old scores and plots."""
+    from longform.evals import plots
+
+    out = tmp_path / "run"
+    write_report(out, ROWS, build_report(ROWS), title="old")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed while plotting")
+
+    monkeypatch.setattr(plots, "sl_by_bucket", crash)
+    with pytest.raises(RuntimeError):
+        write_report(out, ROWS[:2], build_report(ROWS[:2]), title="new")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging folder either
+    monkeypatch.undo()
+    write_report(out, ROWS[:2], build_report(ROWS[:2]), title="new")
+    assert json.loads((out / "report.json").read_text())["title"] == "new"
+    assert len((out / "scores.jsonl").read_text().splitlines()) == 2
+
+
 def test_report_markdown_holds_the_numbers(tmp_path):
     write_report(tmp_path, ROWS, build_report(ROWS), title="smoke run")
     md = (tmp_path / "report.md").read_text(encoding="utf-8")

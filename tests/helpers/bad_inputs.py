@@ -130,6 +130,10 @@ def resume_cases() -> list[Case]:
     for file in ("run/run.json", "run/plan.json", "run/sections/001.json", "run/trace.json", "run/context.json"):
         for what, content in DAMAGE.items():
             cases.append(Case("resume", resume, {file: content}, name=f"write --resume, {file} {what}", expect=file))
+    cases.append(Case("resume", [*resume, "--words", "900"], name="write --resume --words another length",
+                      expect="--words 900"))
+    cases.append(Case("resume", ["write", "Write a 3000-word essay about tea.", "--out", "fresh", "--context", "800",
+                                 *MOCK], name="write --context too small for the plan", expect="--context 800"))
     for what, content in {"a middle line cut": b'{"prompt": "x", "len\n{"prompt": "y"}\n',
                           "not UTF-8": b'{"prompt": "\xff"}\n{"a": 1}\n'}.items():
         cases.append(Case("resume", ["eval", "score", "--predictions", "lbw/predictions.jsonl", "--out", "fresh"],

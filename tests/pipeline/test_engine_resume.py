@@ -146,6 +146,25 @@ def test_resume_in_process_matches_uninterrupted(tmp_path):
     assert resumed.text == full.text
 
 
+def test_a_resumed_run_counts_the_work_a_kill_lost_apart(tmp_path):
+    """D20: the calls of sections a kill made the resumed run write again are kept in the trace,
+    marked lost; the totals count all work done and, apart, what was lost, so the work that
+    reached the document equals an uninterrupted run's."""
+    full = AgentWrite(mock_lm(), WriteSettings(seed=5)).run(INSTRUCTION, tmp_path / "full")
+    out = tmp_path / "part"
+    AgentWrite(mock_lm(), WriteSettings(seed=5)).run(INSTRUCTION, out)
+    for i in range(3, len(full.sections) + 1):  # as if killed after section 2, the later calls finished
+        (out / "sections" / f"{i:03d}.json").unlink()
+    AgentWrite(mock_lm(), WriteSettings(seed=5)).run(INSTRUCTION, out, resume=True)
+    trace, reference = read(out / "trace.json"), read(tmp_path / "full" / "trace.json")
+    lost = [c for c in trace["calls"] if c.get("lost")]
+    assert lost and {c["section"] for c in lost} == set(range(3, len(full.sections) + 1))
+    totals = trace["totals"]
+    assert totals["lost_completion_tokens"] == sum(c["completion_tokens"] for c in lost) > 0
+    assert totals["completion_tokens"] - totals["lost_completion_tokens"] == reference["totals"]["completion_tokens"]
+    assert "lost_completion_tokens" not in reference["totals"]
+
+
 def test_resume_removes_temporaries_a_kill_left_behind(tmp_path):
     """D18: a SIGKILL between an atomic write and its rename leaves ".NAME.XXXX.tmp"; resuming
     deletes them and keeps everything else."""

@@ -27,6 +27,7 @@ from .base import Completion, DeltaSink, GenerationConfig, Messages
 from .batching import shared_start
 from .chat_template import from_llama
 from .decoding import TextStream
+from .kv_schedule import EvalLog, replay
 from .model_file import embedded_model_path
 from .sampling import MinTokens, NoRepeatNGram, ProseOnly, word_continuations
 
@@ -68,7 +69,8 @@ class EmbeddedProvider:
         self._stop_ids = self._stop_tokens()
         self._pieces: dict[int, bytes] = {}  # token id -> its bytes, filled as tokens are seen
         self._out_pieces: dict[int, bytes] = {}  # the same without special tokens' text
-        self._remembered: list[list[int]] = []  # runs another process held (remember_token_runs)
+        self._remembered: list[dict] = []  # runs another process held (remember_token_runs)
+        self._evals = EvalLog(self.llm)  # the chunks the context's tokens were read in (kv_schedule.py)
         self._batcher = self._batch_decoder(int(parallel))
 
     def _batch_decoder(self, parallel: int):
@@ -100,17 +102,33 @@ class EmbeddedProvider:
             held = [list(run) for run in self._batcher.held]
         else:
             held = [self.llm.input_ids[: self.llm.n_tokens].tolist()]
-        return held + self._remembered
+        return held + [run["tokens"] for run in self._remembered]
 
-    def token_runs(self) -> list[list[int]]:
-        """What the next prompt's tokenization depends on. A run saves it beside each section, so
-        that a resumed process, handed it back by `remember_token_runs`, tokenizes its next prompt
-        exactly as the process that was killed would have: the model's own tokens of earlier
-        replies, not a fresh tokenization of their text, which splits some words differently."""
-        return [run for run in self._history() if run]
+    def token_runs(self) -> list[dict]:
+        """What the next call's output depends on besides its prompt. A run saves it beside each
+        section; a resumed process, handed it back by `remember_token_runs`, then tokenizes its
+        next prompt as the killed process would have (the model's own tokens of earlier replies,
+        not a fresh tokenization of their text, which splits some words differently) and fills
+        its KV cache in the same chunks (kv_schedule.py). With batched decoding only the tokens
+        are kept: which streams shared a batch is not reproducible."""
+        if self._batcher is not None:
+            return [{"tokens": run} for run in self._history() if run]
+        tokens = self.llm.input_ids[: self.llm.n_tokens].tolist()
+        chunks = self._evals.sizes if self._evals.held() == len(tokens) else None
+        return [{"tokens": tokens, "chunks": chunks}] if tokens else []
 
-    def remember_token_runs(self, runs: list[list[int]]) -> None:
-        self._remembered = [[int(t) for t in run] for run in runs]
+    def remember_token_runs(self, runs: list[dict]) -> None:
+        self._remembered = [{"tokens": [int(t) for t in run["tokens"]], "chunks": run.get("chunks")}
+                            for run in runs]
+
+    def _replay_remembered(self, tokens: list[int]) -> None:
+        """Before the first call after a resume: the KV cache the killed process held, rebuilt."""
+        best = max(self._remembered, key=lambda run: shared_start(run["tokens"], tokens), default=None)
+        if best is None or not best.get("chunks"):
+            return
+        keep = min(shared_start(best["tokens"], tokens), len(tokens) - 1)  # generate reads the last one anew
+        if keep > self._cached_prefix(tokens):
+            replay(self.llm, self._evals, best["tokens"], best["chunks"], keep)
 
     def _tokenize_after_history(self, prompt: bytes) -> list[int]:
         """Tokens of `prompt`, reusing the tokens llama.cpp holds for the longest
@@ -168,7 +186,8 @@ class EmbeddedProvider:
     def _generate(self, messages: Messages, config: GenerationConfig, on_delta: DeltaSink | None) -> Completion:
         tokens, stop = self._prompt(messages)
         reply = _Reply(self, tokens, stop, config, on_delta)
-        cached = self._cached_prefix(tokens)
+        cached = self._cached_prefix(tokens)  # before a replay: replayed tokens are computed by this call
+        self._replay_remembered(tokens)
         self.llm.set_seed(self._seed(config.seed))
         # Our own loop over llama.cpp's sampler rather than `create_completion`,
         # whose streaming costs grow with the text (see decoding.py).

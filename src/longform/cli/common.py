@@ -43,7 +43,7 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
                        help="continuous: the document as one growing reply (prefix-cache friendly, default where "
                             "the backend can continue a reply); turns: a chat turn per section; official: "
                             "LongWriter's prompt with all text so far (a baseline)")
-    group.add_argument("--context", type=whole(256, 10_000_000), metavar="TOKENS",
+    group.add_argument("--context", type=whole(512, 10_000_000), metavar="TOKENS",
                        help="working context window; the context rolls with a running summary beyond it "
                             "(default: the backend's; 4096 for embedded)")
     group.add_argument("--candidates", type=whole(1, 16), default=1, metavar="K",
@@ -59,8 +59,6 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
 def write_settings_from_args(args: argparse.Namespace, **extra):
     from ..pipeline.runner import WriteSettings
 
-    if args.context is not None and args.context < 512:
-        raise UsageError(f"--context must be at least 512 tokens, got {args.context}")
     return WriteSettings(layout=args.layout, context_tokens=args.context, candidates=args.candidates,
                          candidate_judge=args.candidate_judge,
                          control_length=not args.no_length_control, generation=generation_from_args(args), **extra)

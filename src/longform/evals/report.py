@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..io import atomic_write_json, atomic_write_text
+from ..io import atomic_write_json, atomic_write_text, file_set
 from . import plots
 from .scores import BUCKETS
 
@@ -173,13 +173,14 @@ def write_report(out_dir: str | Path, rows: list[dict], report: dict, title: str
     A non-empty title is stored in report.json as "title" (compare_reports names the run by it).
     """
     out = Path(out_dir)
-    paths = [out / name for name in ("report.json", "report.md", "scores.jsonl")]
-    atomic_write_json(paths[0], {**report, "title": title} if title else report)
-    atomic_write_text(paths[1], report_markdown(report, title))
-    atomic_write_text(paths[2], _jsonl(rows))
-    paths.append(plots.length_scatter(rows, out / "length_scatter.png", title))
-    paths.append(plots.sl_by_bucket(report["by_bucket"], out / "sl_by_bucket.png", title))
-    return paths
+    names = ["report.json", "report.md", "scores.jsonl", "length_scatter.png", "sl_by_bucket.png"]
+    with file_set(out, last="report.json") as stage:  # one set: never a new report beside old plots
+        atomic_write_text(stage / "report.md", report_markdown(report, title))
+        atomic_write_text(stage / "scores.jsonl", _jsonl(rows))
+        plots.length_scatter(rows, stage / "length_scatter.png", title)
+        plots.sl_by_bucket(report["by_bucket"], stage / "sl_by_bucket.png", title)
+        atomic_write_json(stage / "report.json", {**report, "title": title} if title else report)
+    return [out / name for name in names]
 
 
 # ------------------------------------------------------------------ LongWrite-Ruler
@@ -228,9 +229,11 @@ def ruler_markdown(summary: dict) -> str:
 def write_ruler_report(out_dir: str | Path, rows: list[dict], summary: dict) -> list[Path]:
     """Write ruler.json (the summary), ruler.md and ruler.png; return the paths."""
     out = Path(out_dir)
-    atomic_write_json(out / "ruler.json", summary)
-    atomic_write_text(out / "ruler.md", ruler_markdown(summary))
-    return [out / "ruler.json", out / "ruler.md", plots.ruler_curve(summary, out / "ruler.png")]
+    with file_set(out, last="ruler.json") as stage:
+        atomic_write_text(stage / "ruler.md", ruler_markdown(summary))
+        plots.ruler_curve(summary, stage / "ruler.png")
+        atomic_write_json(stage / "ruler.json", summary)
+    return [out / "ruler.json", out / "ruler.md", out / "ruler.png"]
 
 
 # ------------------------------------------------------------------ comparison

@@ -68,6 +68,7 @@ class CallRecord:
     retries: int = 0  # transport retries inside this call (429/5xx/dropped stream)
     retry_errors: list = dataclasses.field(default_factory=list)  # what each failed attempt died of
     retry_seconds: float = 0.0  # already in `seconds`: the failed attempts and the waits after them
+    lost: bool = False  # finished, but for a section (or plan) a kill made the resumed run do again
 
     @classmethod
     def of(cls, stage: str, section: int | None, attempt: int, c) -> "CallRecord":
@@ -146,6 +147,18 @@ class RunDir:
                 raise UsageError(f"{file}: damaged run file (no list of calls)")
             self.calls = [_load(CallRecord, file, c) for c in calls["calls"]]
 
+    def mark_lost(self, sections_done: int, plan_saved: bool) -> None:
+        """On resume: calls whose work never reached a saved file (a section after the last saved
+        one, a plan that was not saved) are marked lost, so the totals say what the kill cost."""
+        changed = False
+        for call in self.calls:
+            lost = (call.stage == "plan" and not plan_saved) or (  # summaries are numbered by roll: kept
+                call.stage == "section" and call.section is not None and call.section > sections_done)
+            if lost and not call.lost:
+                call.lost, changed = True, True
+        if changed:
+            atomic_write_json(self.path / "trace.json", trace_summary(self.calls))
+
     def add_call(self, record: CallRecord) -> None:
         self.calls.append(record)
         atomic_write_json(self.path / "trace.json", trace_summary(self.calls))
@@ -168,7 +181,8 @@ class RunDir:
         data = _read(file) if file.exists() else {"states": {}}
         states = data.get("states") if isinstance(data, dict) else None
         ok = isinstance(states, dict) and all(
-            k.isdigit() and isinstance(v, list) and all(isinstance(run, list) for run in v) for k, v in states.items())
+            k.isdigit() and isinstance(v, list) and all(isinstance(run, dict) and isinstance(run.get("tokens"), list)
+                                                        for run in v) for k, v in states.items())
         if not ok:
             raise UsageError(f"{file}: damaged run file (expected token runs by section count)")
         return states
@@ -226,11 +240,14 @@ def trace_summary(calls: list[CallRecord]) -> dict:
         "prompt_tokens": prompt,
         "cached_tokens": cached,
         "prefill_tokens": prompt - cached,
-        "completion_tokens": out,
+        "completion_tokens": out,  # every finished call: the work done, resumes' lost calls included
         "seconds": round(seconds, 3),
         "output_tokens_per_second": round(out / seconds, 2) if seconds else None,
         "prefill_per_output_token": round((prompt - cached) / out, 3) if out else None,
     }
+    lost = sum(c.completion_tokens for c in calls if c.lost)
+    if lost:  # only a resumed run that redid finished work has it
+        totals["lost_completion_tokens"] = lost
     return {"totals": totals, "calls": [_call_dict(c) for c in calls]}
 
 
@@ -239,4 +256,6 @@ def _call_dict(call: CallRecord) -> dict:
     data = asdict(call)
     if not call.retries:
         data.pop("retry_errors"), data.pop("retry_seconds")
+    if not call.lost:
+        data.pop("lost")
     return data

@@ -29,8 +29,11 @@ from .document import RunDir, RunMeta, SectionRecord, join_sections, usage_of
 from .events import Callbacks, Fanout, RunRecorder
 from .layouts import LAYOUTS, RunState, choose
 from .plan import Plan
-from .planner import make_plan
+from .planner import make_plan, suggested_sections
 from .settings import DEFAULT_TARGET_WORDS, WriteSettings
+
+WINDOW_FRAMING = 120  # tokens of system prompt, chat markup and the outline's own framing
+WINDOW_ROOM = 640  # the least room to keep recent text and write in (measured: 800 tokens failed a 9-section plan)
 
 __all__ = ["AgentWrite", "DEFAULT_TARGET_WORDS", "LAYOUTS", "RunResult", "WriteSettings"]
 
@@ -64,6 +67,7 @@ class AgentWrite:
         saved_plan = run_dir.load_plan() if resume else None
         if resume:
             run_dir.load_context()  # every saved file is read (and any damage named) before progress starts
+            run_dir.mark_lost(len(done), saved_plan is not None)
             tokens = run_dir.load_tokens(len(done))
             if tokens is not None and saved_plan is not None:  # tokenize the next prompt as the killed
                 # process would have (embedded); without a saved plan, planning starts afresh as it did
@@ -104,6 +108,7 @@ class AgentWrite:
             meta = run_dir.load_meta()
             if instruction and instruction.strip() != meta.instruction:
                 raise UsageError(f"{run_dir.path}: holds a run of a different instruction; use another --out")
+            self._check_resumed_target(meta)
             run_dir.load_trace()
             remove_stale_temporaries(run_dir.path)  # a kill between a write and its rename
             return meta
@@ -112,8 +117,29 @@ class AgentWrite:
         if not instruction or not instruction.strip():
             raise UsageError("the instruction is empty")
         meta = self._new_meta(instruction.strip())
+        self._check_window(meta)
         run_dir.save_meta(meta)
         return meta
+
+    def _check_window(self, meta: RunMeta) -> None:
+        """A --context too small for the task fails now, not after minutes of planning. An
+        estimate: the instruction, the prompt's framing, about 14 tokens per outline line and room
+        to write a passage must all fit."""
+        window = self.settings.context_tokens
+        if window is None:
+            return
+        task = self.lm.count_tokens([{"role": "user", "content": meta.instruction}])
+        need = task + WINDOW_FRAMING + 14 * suggested_sections(meta.target_words) + WINDOW_ROOM
+        if window < need:
+            raise UsageError(f"--context {window} is too small for this task: its instruction, a "
+                             f"{suggested_sections(meta.target_words)}-section outline and room to write need "
+                             f"about {need} tokens")
+
+    def _check_resumed_target(self, meta: RunMeta) -> None:
+        wanted = self.settings.target_words
+        if wanted is not None and wanted != meta.target_words:
+            raise UsageError(f"--words {wanted:,}: the run being resumed writes {meta.target_words:,} words, and a "
+                             "plan cannot change its length halfway; start a new --out for another length")
 
     def _new_meta(self, instruction: str) -> RunMeta:
         s = self.settings
