@@ -35,6 +35,13 @@ class FakeServer:
                 if fake.trickle:
                     return self._trickle()
                 content = fake.replies.pop(0) if fake.replies else json.dumps(GOOD).encode()
+                if content in STATUS:  # an HTTP error instead of a reply
+                    self.send_response(STATUS[content])
+                    self.send_header("content-length", "2")
+                    self.send_header("retry-after", "0")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                    return
                 if fake.stream:
                     body = (b'data: {"choices": [{"delta": {"content": ' + content + b'}, "finish_reason": "stop"}]}'
                             b"\n\ndata: [DONE]\n\n")
@@ -72,6 +79,8 @@ class FakeServer:
 
 
 BAD = {"surrogate": b'"tides \\ud800 rise"', "invalid utf-8": b'"tides \xff\xfe rise"', "not text": b"5"}
+STATUS = {b"HTTP 500": 500, b"HTTP 429": 429}
+FAULTS = [*BAD.values(), b'""', *STATUS]  # and the trickle, tested on its own below
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -137,3 +146,36 @@ def test_data_build_keeps_going_past_a_document_of_bad_replies_and_retries_it_ne
     build(items, [fake.lm(retries=2)], tmp_path / "out", settings)  # the server is well now
     again = json.loads((tmp_path / "out" / "docs" / "bad" / "result.json").read_text())
     assert again["status"] in ("kept", "filtered")
+
+
+def test_a_faulty_server_never_puts_a_replacement_character_or_an_empty_document_in_any_output(tmp_path):
+    """30 % of replies are faults of every kind (surrogate, invalid UTF-8, non-text, empty, 500,
+    429), in a seeded random order: every document that is written, and every SFT row, is text the
+    server really sent; a document whose retries ran out fails and is tried again next run."""
+    import random
+
+    from longform.data.build import BuildSettings, build
+    from longform.data.instructions import Instruction
+
+    rng = random.Random(11)
+    replies = [rng.choice(FAULTS) if rng.random() < 0.3 else json.dumps(GOOD).encode() for _ in range(400)]
+    fake = FakeServer(replies)
+    items = [Instruction(f"d{i}", f"Write about tides, part {i}.", 150, "row") for i in range(16)]
+    settings = BuildSettings(write=WriteSettings(plan_attempts=1), concurrency=2)
+    build(items, [fake.lm(retries=3)], tmp_path / "out", settings)
+    served = replies[: fake.requests]
+    assert sum(r in FAULTS for r in served) >= 10 and {r for r in served if r in FAULTS} == set(FAULTS), served
+    texts = [p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*") if p.is_file()
+             and p.suffix in (".md", ".json", ".jsonl")]
+    assert texts and not any("\ufffd" in text or "\\ufffd" in text or "\\ud800" in text for text in texts)
+    statuses = {}
+    for item in items:
+        result = json.loads((tmp_path / "out" / "docs" / item.id / "result.json").read_text())
+        statuses[item.id] = result["status"]
+        document = tmp_path / "out" / "docs" / item.id / "document.md"
+        if result["status"] != "failed":
+            assert document.read_text(encoding="utf-8").strip(), item.id
+    assert set(statuses.values()) <= {"kept", "filtered", "failed"}
+    assert sum(s != "failed" for s in statuses.values()) >= 8, statuses  # retries carried most documents through
+    for row in (tmp_path / "out" / "sft.jsonl").read_text(encoding="utf-8").splitlines():
+        assert json.loads(row)["messages"][-1]["content"].strip()
