@@ -72,6 +72,22 @@ def read_user_text(path: str | Path, what: str) -> str:
                          "save it as UTF-8") from None
 
 
+def read_run_file(path: str | Path) -> Any:
+    """A saved run file's JSON (FileNotFoundError if absent). A damaged one (cut short, not UTF-8,
+    a folder in its place) is a one-line error naming it: resuming from a guess could write a wrong
+    document or count a document twice."""
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, UnicodeDecodeError):
+            reason = "not UTF-8"
+        raise UsageError(f"{path}: damaged run file ({reason}); delete it to redo that step, "
+                         "or start again in a new --out") from None
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 

@@ -130,6 +130,10 @@ def resume_cases() -> list[Case]:
     for file in ("run/run.json", "run/plan.json", "run/sections/001.json", "run/trace.json", "run/context.json"):
         for what, content in DAMAGE.items():
             cases.append(Case("resume", resume, {file: content}, name=f"write --resume, {file} {what}", expect=file))
+    build_again = ["data", "build", "--instructions", "in.jsonl", "--out", "build", *MOCK]
+    for what, content in DAMAGE.items():
+        cases.append(Case("resume", build_again, {"build/docs/tea/result.json": content},
+                          name=f"data build again, result.json {what}", expect="result.json"))
     cases.append(Case("resume", [*resume, "--words", "900"], name="write --resume --words another length",
                       expect="--words 900"))
     cases.append(Case("resume", ["write", "Write a 3000-word essay about tea.", "--out", "fresh", "--context", "800",

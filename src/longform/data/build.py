@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..backends import LM
 from ..errors import BackendError, UsageError
-from ..io import atomic_write_json, atomic_write_text, read_json
+from ..io import atomic_write_json, atomic_write_text, read_run_file
 from ..pipeline.events import Callbacks
 from ..pipeline.runner import WriteSettings
 from ..pipeline.systems import AgentWriteSystem
@@ -152,7 +152,13 @@ class _Build:
 
     def _result(self, item: Instruction) -> dict:
         file = self._doc_dir(item) / "result.json"
-        return read_json(file) if file.exists() else {}
+        if not file.exists():
+            return {}
+        result = read_run_file(file)
+        if not isinstance(result, dict) or not isinstance(result.get("status"), str):
+            raise UsageError(f"{file}: damaged run file (expected an object with a status); delete it to redo "
+                             "that document")
+        return result
 
     # exports ---------------------------------------------------------------
     def _flush(self, force: bool = False) -> dict | None:

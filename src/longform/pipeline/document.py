@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..backends.base import Usage
 from ..errors import UsageError
-from ..io import atomic_write_json, atomic_write_text, read_json
+from ..io import atomic_write_json, atomic_write_text, read_run_file
 from ..typecheck import build
 from .plan import Plan
 
@@ -79,21 +79,7 @@ class CallRecord:
                    list(c.retry_errors), round(c.retry_seconds, 3))
 
 
-def _read(file: Path):
-    """A run file's JSON; a damaged one (cut short, not UTF-8, a folder in its place) is a one-line
-    error naming it, since resuming from a guess could write a wrong document."""
-    try:
-        return read_json(file)
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise UsageError(f"{file}: damaged run file ({_reason(exc)}); delete it to redo that step, "
-                         "or start again in a new --out") from None
-
-
-def _reason(exc: Exception) -> str:
-    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return text.split(":")[0] if isinstance(exc, UnicodeDecodeError) else text
+_read = read_run_file
 
 
 def _load(cls, file: Path, data=None):
