@@ -9,12 +9,13 @@ Importing this package is cheap: model libraries load only when a backend is bui
 
 from .backends import LM, Completion, GenerationConfig, load_backend
 from .errors import BackendError, LongformError, UsageError
+from .pipeline.events import Callbacks
 from .pipeline.runner import AgentWrite, RunResult, WriteSettings
 from .text import count_words
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AgentWrite", "BackendError", "Completion", "GenerationConfig", "LM", "LongformError",
+    "AgentWrite", "BackendError", "Callbacks", "Completion", "GenerationConfig", "LM", "LongformError",
     "RunResult", "UsageError", "WriteSettings", "count_words", "load_backend",
 ]

@@ -26,12 +26,25 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp and mkdtemp create private files (0600, 0700) whatever the umask; what we publish gets the
+# modes a plain open() or mkdir() would give, so teammates sharing a machine can read the results
+FILE_MODE = 0o666 & ~_umask()
+FOLDER_MODE = 0o777 & ~_umask()
+
+
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
     """Call `write(fh)` on a temporary sibling of `path`, fsync, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -140,6 +153,7 @@ def staged_folder(target: str | Path) -> Iterator[Path]:
         raise UsageError(f"{target} exists and is not empty; choose another folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(FOLDER_MODE)
     try:
         yield staging
         if target.exists():

@@ -9,8 +9,24 @@ import sys
 from ..errors import LongformError, UsageError
 
 
+class _Help(argparse.HelpFormatter):
+    """Help that shows each option's default, where it has one and its text does not say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        unset = default is None or default is False or default == "" or default == argparse.SUPPRESS  # 0 is a value
+        if unset or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
-    """Bad options get one line and exit code 2, not a usage dump."""
+    """Bad options get one line and exit code 2, not a usage dump; --help shows the defaults."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         # "longform: error:" for subcommands too, like every other error line
@@ -36,11 +52,13 @@ def _error(message: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
     from . import data as data_commands
     from . import doctor, serve, train, write
     from . import eval as eval_commands
 
     parser = _Parser(prog="longform", description="Make language models write ultra-long text.")
+    parser.add_argument("--version", action="version", version=f"longform {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     write.register(commands)
     eval_commands.register(commands)

@@ -32,9 +32,10 @@ def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool =
                        help="openai backend: the deadline of one attempt, however slowly the reply trickles "
                             "in (default 600)")
     sampling = parser.add_argument_group("sampling (defaults depend on the backend)")
-    sampling.add_argument("--temperature", type=real(0.0, 2.0))
-    sampling.add_argument("--top-p", type=real(0.0, 1.0, low_open=True))
-    sampling.add_argument("--repetition-penalty", type=real(0.0, 10.0, low_open=True))
+    sampling.add_argument("--temperature", type=real(0.0, 2.0), help="0: greedy; higher: more varied text")
+    sampling.add_argument("--top-p", type=real(0.0, 1.0, low_open=True), help="nucleus sampling's share of probability")
+    sampling.add_argument("--repetition-penalty", type=real(0.0, 10.0, low_open=True),
+                          help="above 1 discourages tokens already in the text")
 
 
 def add_layout_options(parser: argparse.ArgumentParser) -> None:

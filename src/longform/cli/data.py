@@ -44,7 +44,7 @@ def register(commands) -> None:
     b.add_argument("--max-repetition", type=SHARE, default=0.2, help="reject above this repeated-4-gram share")
     b.add_argument("--min-quality", type=SCORE,
                    help="reject documents whose quality panel score (0-100, a proxy; see README) is below this")
-    b.add_argument("--seed", type=SEED, default=0)
+    b.add_argument("--seed", type=SEED, default=0, help="fixes every sampled token: the same seed, the same text")
     b.add_argument("--quiet", action="store_true", help="no progress")
     add_layout_options(b)
     add_backend_options(b, several_servers=True)
@@ -70,7 +70,7 @@ def register(commands) -> None:
     pr.add_argument("--default-words", default="2000", help="target of rows that state none (N or LO-HI)")
     pr.add_argument("--max-tokens", type=TOKENS, help="per answer (default: from the target)")
     pr.add_argument("--limit", type=COUNT, help="only the first N instructions")
-    pr.add_argument("--seed", type=SEED, default=0)
+    pr.add_argument("--seed", type=SEED, default=0, help="fixes every sampled token: the same seed, the same text")
     pr.add_argument("--quiet", action="store_true", help="no progress")
     add_backend_options(pr)
     add_judge_options(pr)

@@ -43,7 +43,7 @@ def register(sub) -> None:
 
 def _common(p) -> None:
     p.add_argument("--concurrency", type=CONCURRENCY, default=1, help="parallel answers and judge calls")
-    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--seed", type=SEED, default=0, help="fixes every sampled token: the same seed, the same text")
     add_judge_options(p)
 
 

@@ -44,7 +44,8 @@ def register(commands) -> None:
                         description="Rows need prompt, length and response (type optional).")
     sc.add_argument("--predictions", type=Path, required=True, help="JSONL file of predictions")
     sc.add_argument("--out", type=out_dir, required=True, help="directory for report.json, report.md, plots")
-    sc.add_argument("--word-rule", choices=WORD_RULES, default="official")
+    sc.add_argument("--word-rule", choices=WORD_RULES, default="official",
+                   help="official: LongBench-Write's count (CJK characters, ASCII words); unicode: any script")
     sc.add_argument("--title", default="", help="name of this run in reports and comparisons")
     sc.add_argument("--quiet", action="store_true", help="no progress lines")
     add_judge_options(sc)
@@ -79,8 +80,9 @@ def _generation_options(p: argparse.ArgumentParser, data_name: str) -> None:
                    help="agentwrite: plan and write by sections; single: one model call per item")
     p.add_argument("--single-max-tokens", type=TOKENS,
                    help="max new tokens of a single call (default: what the window allows, or 8192)")
-    p.add_argument("--seed", type=SEED, default=0)
-    p.add_argument("--word-rule", choices=WORD_RULES, default="official")
+    p.add_argument("--seed", type=SEED, default=0, help="fixes every sampled token: the same seed, the same text")
+    p.add_argument("--word-rule", choices=WORD_RULES, default="official",
+                   help="official: LongBench-Write's count (CJK characters, ASCII words); unicode: any script")
     p.add_argument("--title", default="", help="name of this run in reports and comparisons")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_quality_option(p)

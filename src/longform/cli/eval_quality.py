@@ -26,7 +26,7 @@ def register(sub) -> None:
     d.add_argument("source", type=Path, help="a run directory (with run.json) or a predictions.jsonl")
     d.add_argument("--out", type=out_dir, required=True, help="directory for decay.png, decay.md and decay.json")
     d.add_argument("--ids", help="only these prediction ids, comma-separated")
-    d.add_argument("--title", default="")
+    d.add_argument("--title", default="", help="the plot's title")
     d.set_defaults(handler=cmd_decay)
 
 

@@ -22,7 +22,7 @@ def register(commands) -> None:
     p.add_argument("--words", type=WORDS, help="target length in words (default: read from the instruction)")
     p.add_argument("--out", type=out_dir, help="run directory (default: runs/<slug>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
-    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument("--seed", type=SEED, default=0, help="fixes every sampled token: the same seed, the same text")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_layout_options(p)
     add_backend_options(p)

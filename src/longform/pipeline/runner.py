@@ -113,7 +113,8 @@ class AgentWrite:
             remove_stale_temporaries(run_dir.path)  # a kill between a write and its rename
             return meta
         if run_dir.exists():
-            raise UsageError(f"{run_dir.path}: already holds a run; pass --resume or choose another --out")
+            raise UsageError(f"{run_dir.path}: already holds a run; resume it (--resume, or resume=True "
+                             "from Python) or choose another output folder")
         if not instruction or not instruction.strip():
             raise UsageError("the instruction is empty")
         meta = self._new_meta(instruction.strip())
