@@ -72,3 +72,14 @@ def test_every_option_has_help_and_the_help_shows_defaults(capsys):
         assert re.search(rf"\(default:? {value}\)", flat), value
     flat = " ".join(write.split())
     assert re.search(r"\(default:? 0\)", flat) and re.search(r"\(default:? 5\)", flat)  # seed, retries
+
+
+def test_api_key_env_is_the_backend_key_in_serve_as_in_write():
+    """A `write` command's options copied into `serve` must not lock the server with the backend's key."""
+    from longform.cli import build_parser
+
+    write = build_parser().parse_args(["write", "x", "--api-key-env", "GPU_KEY"])
+    serve = build_parser().parse_args(["serve", "--api-key-env", "GPU_KEY"])
+    own = build_parser().parse_args(["serve", "--server-key-env", "MY_KEY"])
+    assert write.api_key_env == serve.api_key_env == "GPU_KEY" and serve.serve_key_env is None
+    assert own.serve_key_env == "MY_KEY" and own.api_key_env is None

@@ -156,7 +156,7 @@ def serve_cases() -> list[Case]:
     cases = [Case("serve", [*base, "--api-keys-file", path if path else "no-such-keys.txt"], name=f"keys file {what}",
                   expect=path or "no-such-keys.txt") for what, path in keys.items()]
     cases += [
-        Case("serve", [*base, "--api-key-env", "LONGFORM_SUITE_UNSET"], name="key variable unset",
+        Case("serve", [*base, "--server-key-env", "LONGFORM_SUITE_UNSET"], name="key variable unset",
              expect="LONGFORM_SUITE_UNSET"),
         Case("serve", [*base, "--host", "no-such-host.invalid"], name="unknown host", expect="--host"),
         Case("serve", [*base, "--host", ""], name="empty host", expect="--host"),

@@ -59,8 +59,8 @@ class OpenAIProvider:
         if not base_url.startswith(("http://", "https://")):
             raise UsageError(f"--base-url {base_url!r} must start with http:// or https://")
         self.base_url = base_url.rstrip("/")
-        self.model = model or os.environ.get("LONGFORM_MODEL") or "default"
-        self.name = f"openai:{self.base_url}#{self.model}"
+        self.model = model or os.environ.get("LONGFORM_MODEL")  # None: the server's only model (check)
+        self.name = f"openai:{self.base_url}#{self.model or 'default'}"
         self.stream, self.timeout = stream, float(timeout)
         self.context_window = context_window
         self.max_concurrency = concurrency
@@ -79,12 +79,26 @@ class OpenAIProvider:
     def check(self) -> None:
         """Fail fast with a clear message when the server cannot be reached."""
         try:
-            self.client.get(f"{self.base_url}/models", timeout=10.0)
+            reply = self.client.get(f"{self.base_url}/models", timeout=10.0)
         except httpx.HTTPError as exc:
             raise BackendError(f"cannot reach {self.base_url}: {exc.__class__.__name__}: {exc}") from None
+        self._pick_model(_model_ids(reply))
+
+    def _pick_model(self, served: list[str] | None) -> None:
+        """Without --model, the server's only model, or an error naming those it serves, before any
+        run directory exists. A named model is not checked against the list: llama.cpp's server,
+        for one, answers to any name."""
+        if not served:
+            return
+        if self.model is None:
+            if len(served) > 1:
+                raise UsageError(f"{self.base_url} serves {len(served)} models ({', '.join(served[:5])}"
+                                 f"{', …' if len(served) > 5 else ''}): choose one with --model")
+            self.model = served[0]
+            self.name = f"openai:{self.base_url}#{self.model}"
 
     def _payload(self, messages: Messages, config: GenerationConfig) -> dict:
-        body = {"model": self.model, "max_tokens": config.max_tokens, "stream": self.stream}
+        body = {"model": self.model or "default", "max_tokens": config.max_tokens, "stream": self.stream}
         stop = list(config.stop)
         if self.chat_template:
             body["prompt"], template_stop = self.chat_template.render(messages)
@@ -229,6 +243,17 @@ def _choice_text(choice: dict, key: str) -> str | None:
 
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _model_ids(reply) -> list[str] | None:
+    """The ids of GET /models, or None where the server has no such list (404, not JSON)."""
+    try:
+        data = reply.json().get("data") if reply.status_code == 200 else None
+    except ValueError:
+        return None
+    if not isinstance(data, list):
+        return None
+    return [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
 
 def checked_text(text) -> str:

@@ -10,8 +10,7 @@ from ..errors import UsageError
 from .bounds import CONCURRENCY, RETRIES, real, whole
 
 
-def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool = False,
-                        key_option: str = "--api-key-env") -> None:
+def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool = False) -> None:
     group = parser.add_argument_group("model backend")
     group.add_argument("--backend", default="embedded",
                        help=f"one of {', '.join(BACKENDS)}: embedded, openai, openai:URL#MODEL, hf:PATH, mock:lorem")
@@ -21,7 +20,7 @@ def add_backend_options(parser: argparse.ArgumentParser, several_servers: bool =
     else:
         group.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     group.add_argument("--model", help="model name to send to the server")
-    group.add_argument(key_option, dest="api_key_env", default=None,
+    group.add_argument("--api-key-env", default=None,
                        help="environment variable holding the backend server's API key (OPENAI_API_KEY)")
     group.add_argument("--concurrency", type=CONCURRENCY, default=None,
                        help="documents in flight at once: parallel requests to a server, or with the embedded "

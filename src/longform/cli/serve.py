@@ -1,7 +1,7 @@
 """`longform serve`: long documents for any OpenAI-compatible client, and a page to watch them written.
 
     longform serve --backend embedded                        # http://127.0.0.1:8080/
-    longform serve --backend openai --base-url http://gpu:8000/v1 --model M --workers 8 --api-key-env LONGFORM_KEY
+    longform serve --backend openai --base-url http://gpu:8000/v1 --model M --workers 8 --server-key-env LONGFORM_KEY
     python -c 'import openai; c = openai.OpenAI(base_url="http://127.0.0.1:8080/v1", api_key="x");
                print(c.chat.completions.create(model="longform", messages=[{"role": "user",
                "content": "Write a 3000-word story"}]).choices[0].message.content)'
@@ -26,7 +26,7 @@ def register(commands) -> None:
                             description="POST /v1/chat/completions with model 'longform' gets an AgentWrite document.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     p.add_argument("--port", type=PORT, default=8080, help="port to bind (0: any free one)")
-    p.add_argument("--api-key-env", dest="serve_key_env", metavar="VAR",
+    p.add_argument("--server-key-env", dest="serve_key_env", metavar="VAR",
                    help="require the key in this environment variable as a Bearer token")
     p.add_argument("--api-keys-file", type=Path, metavar="FILE",
                    help="several keys, one 'NAME KEY' per line ('#' starts a comment); each key sees only its "
@@ -42,7 +42,8 @@ def register(commands) -> None:
     p.add_argument("--default-words", type=WORDS, default=2000, help="target when a request states none")
     p.add_argument("--max-body", type=whole(1_000, 2**31), default=1_000_000, help="largest request body in bytes")
     add_layout_options(p)
-    add_backend_options(p, key_option="--backend-api-key-env")  # --api-key-env is this server's own key
+    # --api-key-env is the backend's key here too, as in `write`: a copied command cannot lock the server
+    add_backend_options(p)
     p.set_defaults(handler=run)
 
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.serve_key_env:
         key = os.environ.get(args.serve_key_env)
         if not key:
-            raise UsageError(f"--api-key-env {args.serve_key_env}: that environment variable is empty or unset")
+            raise UsageError(f"--server-key-env {args.serve_key_env}: that environment variable is empty or unset")
     keys = read_keys(args.api_keys_file) if args.api_keys_file else None
     sock = bind(args.host, args.port)  # before the model loads: a taken port fails at once
     if args.host not in ("127.0.0.1", "localhost", "::1") and key is None and keys is None:
