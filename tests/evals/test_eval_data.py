@@ -112,6 +112,29 @@ def test_ruler_spreads_by_exact_length():
     assert {i.language for i in ruler} == {"en"}
 
 
+def test_ruler_all_languages_takes_one_prompt_at_each_length():
+    from longform.evals.data import by_length
+
+    ruler = load_items(DATA / "longwrite_ruler.jsonl", "all", limit=6, order="spread", group=by_length)
+    assert [i.length for i in ruler] == [1000, 2000, 5000, 10000, 20000, 30000]
+
+
+def test_a_limit_without_an_order_spreads_over_the_buckets():
+    """issue 26: `--limit 8` used to take the file's first 8 rows, all of its shortest bucket."""
+    from longform.cli import build_parser
+    from longform.cli.eval import _items
+    from longform.evals.scores import bucket_of
+
+    def items(*extra):
+        argv = ["eval", "longbench-write", "--data", str(DATA / "longbench_write_en.jsonl"), "--out", "unused"]
+        return _items(build_parser().parse_args([*argv, *extra]))
+
+    limited = items("--limit", "8")
+    assert len({bucket_of(i.length) for i in limited}) >= 4
+    assert len({bucket_of(i.length) for i in items("--limit", "8", "--order", "file")}) == 1
+    assert [i.id for i in items()] == list(range(60))  # no limit: file order
+
+
 def test_english_file_and_ruler_file():
     en_file = load_items(DATA / "longbench_write_en.jsonl")
     assert len(en_file) == 60

@@ -69,9 +69,10 @@ def _generation_options(p: argparse.ArgumentParser, data_name: str) -> None:
     p.add_argument("--data", type=Path, required=True, help=f"benchmark JSONL file ({data_name})")
     p.add_argument("--subset", choices=("all", "en", "zh"), default="all", help="items by prompt language")
     p.add_argument("--limit", type=COUNT, help="only the first N items (after --subset and --order)")
-    p.add_argument("--order", choices=("file", "spread"), default="file",
-                   help="file: rows in file order; spread: interleave length buckets and languages, "
-                        "so a --limit or an early stop still samples every bucket")
+    p.add_argument("--order", choices=("file", "spread"),
+                   help="file: rows in file order; spread: interleave length buckets and languages (the "
+                        "Ruler: its lengths), so a --limit or an early stop still samples every bucket "
+                        "(default: spread with --limit, else file)")
     p.add_argument("--shard", metavar="K/N",
                    help="only every N-th item from the K-th on (after --order and --limit): N processes or "
                         "machines with the same --out split one run; score the whole folder with `eval score`")
@@ -108,7 +109,6 @@ def cmd_longbench(args: argparse.Namespace, lm=None, judge_lm=None) -> int:
 def cmd_score(args: argparse.Namespace, judge_lm=None) -> int:
     from ..evals.predictions import read_predictions
 
-    _check_out(args.out)
     judge = judge_setup(args, judge_lm)
     rows = read_predictions(args.predictions)
     if not rows:
@@ -149,13 +149,10 @@ def _items(args: argparse.Namespace, group=None):
     second, not after a model load."""
     from ..evals.data import load_items, parse_shard
 
-    for name in ("limit", "concurrency", "single_max_tokens"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    _check_out(args.out)
     shard = parse_shard(args.shard) if args.shard else None
-    return load_items(args.data, args.subset, args.limit, args.order, group, shard)
+    # a --limit takes a sample of the whole benchmark, not its first (shortest) rows, unless told otherwise
+    order = args.order or ("spread" if args.limit else "file")
+    return load_items(args.data, args.subset, args.limit, order, group, shard)
 
 
 def _generate(args: argparse.Namespace, items, lm=None):
@@ -227,11 +224,6 @@ def _name_failed(args: argparse.Namespace, items, failed: list[int]) -> int:
     print(f"{len(failed)} of {len(items)} items failed (ids {', '.join(map(str, failed))}): the report leaves them "
           f"out; see {args.out / 'errors.jsonl'}, and rerun with the same --out to retry them", file=sys.stderr)
     return 1
-
-
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a directory")
 
 
 def summary_line(report: dict) -> str:

@@ -86,8 +86,9 @@ def by_bucket(item: EvalItem) -> tuple[str, str]:
     return bucket_of(item.length), item.language
 
 
-def by_length(item: EvalItem) -> tuple[int, str]:
-    return item.length, item.language
+def by_length(item: EvalItem) -> int:
+    """The Ruler's strata: its required lengths, so `--limit 6` takes one prompt at each."""
+    return item.length
 
 
 def spread(items: list[EvalItem], group: Callable[[EvalItem], Hashable] | None = None) -> list[EvalItem]:
