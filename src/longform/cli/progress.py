@@ -34,6 +34,10 @@ class ProgressBar(Callbacks):
         if resumed_sections:
             self.console.print(f"resuming after {resumed_sections} finished sections")
 
+    def on_plan_progress(self, attempt, pieces, seconds):
+        rate = f", {pieces / seconds:.0f} tok/s" if seconds > 0.5 else ""
+        self._update(stage=f"planning (attempt {attempt}, ~{pieces} tokens{rate})")
+
     def on_plan(self, plan):
         self.sections = len(plan.sections)
         note = " (fallback plan)" if plan.source == "fallback" else ""
@@ -80,6 +84,11 @@ class LogLines(Callbacks):
 
     def on_run_start(self, meta, resumed_sections):
         self._say(f"target {meta.target_words:,} words; resumed sections: {resumed_sections}")
+
+    def on_call(self, record):
+        if record.stage == "plan":  # planning can take minutes on a CPU: say it is under way
+            rate = record.completion_tokens / record.seconds if record.seconds else 0
+            self._say(f"plan attempt {record.attempt}: {record.completion_tokens} tokens ({rate:.0f} tok/s)")
 
     def on_plan(self, plan):
         self.total = len(plan.sections)

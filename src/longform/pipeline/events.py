@@ -9,6 +9,7 @@ layouts report through it (`SectionReport`), never through callbacks of their ow
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from .document import CallRecord
@@ -22,6 +23,10 @@ class Callbacks:
     def on_run_start(self, meta: "RunMeta", resumed_sections: int) -> None: ...
 
     def on_plan(self, plan: "Plan") -> None: ...
+
+    def on_plan_progress(self, attempt: int, pieces: int, seconds: float) -> None:
+        """While an outline is generated: the attempt, the text pieces streamed so far (about one
+        a token) and the seconds since the attempt began."""
 
     def on_section_start(self, section: "Section") -> None: ...
 
@@ -68,6 +73,15 @@ class SectionReport:
     def delta(self, text: str) -> None:
         if self.section is not None:
             self.recorder.events.on_section_delta(self.section, text)
+
+    def plan_stream(self, attempt: int):
+        """The on_delta sink of one plan attempt: each piece advances on_plan_progress."""
+        started, pieces = time.perf_counter(), [0]
+
+        def take(text: str) -> None:
+            pieces[0] += 1
+            self.recorder.events.on_plan_progress(attempt, pieces[0], time.perf_counter() - started)
+        return take
 
     def reset(self, reason: str) -> None:
         if self.section is not None:

@@ -85,7 +85,7 @@ def make_plan(
         temperature = None if attempt == 1 else min(1.1, (config.temperature or 0.7) + 0.2 * (attempt - 1))
         # n-gram blocking would forbid the list's own repeated pattern ("- 300 words\n")
         call = config.merged(seed=(config.seed or 0) + attempt, temperature=temperature, no_repeat_ngram=0)
-        completion = lm.complete(messages, call)
+        completion = lm.complete(messages, call, report.plan_stream(attempt) if report else None)
         if report:
             report.call("plan", attempt, completion)
         text = (prefill[0]["content"] if prefill else "") + completion.text
