@@ -204,6 +204,14 @@ def test_bad_data_row_names_file_and_line(workdir, capsys):
     assert "bad.jsonl:1: the last message must be the assistant's answer" in capsys.readouterr().err
 
 
+def test_resume_without_a_checkpoint_says_so_before_training(workdir, capsys):
+    path = write_config(workdir, "nockpt", **{**BASE, "output_dir": "nockpt", "max_steps": 1})
+    assert main(["train", "sft", "--config", path, "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "holds no checkpoint" in err and "save_strategy" in err
+    assert not (workdir / "nockpt").exists()  # nothing trained, nothing written
+
+
 def test_shipped_example_configs_are_valid():
 
     examples = EXAMPLES
@@ -217,4 +225,6 @@ def test_shipped_example_configs_are_valid():
             from longform.train.config import trl_args
             from longform.train.sft import cpu_defaults
 
-            assert trl_args(config, **cpu_defaults(config.trl)).output_dir
+            args = trl_args(config, **cpu_defaults(config.trl))
+            assert args.output_dir and args.save_strategy == "steps", path.name  # so --resume has a checkpoint
+            assert args.max_steps <= 8, path.name  # a few minutes on a 2-core CPU

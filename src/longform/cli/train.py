@@ -50,7 +50,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.config import load_config, validate
 
     config = load_config(args.config, args.kind)  # config errors before the heavy imports
-    validate(config)
+    validate(config, resume=args.resume)
     summary = ALGORITHMS[args.kind].run(config, resume=args.resume)
     brief = {k: summary[k] for k in ("steps", "train_loss", "seconds", "ladder_counts") if k in summary}
     print(json.dumps({**brief, **({"data": summary["data"]} if "data" in summary else {})}), file=sys.stderr)

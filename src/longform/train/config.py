@@ -113,7 +113,7 @@ def trl_args(config: TrainConfig, **overrides):
         raise (config.error(key, message) if key else UsageError(f"{config.path}: {message}")) from None
 
 
-def validate(config: TrainConfig) -> None:
+def validate(config: TrainConfig, resume: bool = False) -> None:
     """Everything that can be checked without a model: TRL's values by type and range, TRL's own
     config validation, and the files the config names. A bad value must not cost a model load or
     a training step."""
@@ -125,7 +125,9 @@ def validate(config: TrainConfig) -> None:
     check_values(config, trl_config_class(config.kind))
     with warnings.catch_warnings():  # deprecations are told once, when the real config is built
         warnings.simplefilter("ignore")
-        trl_args(config, **cpu_defaults(config.trl))
+        args = trl_args(config, **cpu_defaults(config.trl))
+    if resume:
+        _check_checkpoint(config, Path(args.output_dir))
     model = config.resolve(str(config.options.model))
     if not model.exists():
         raise config.error("model", f"{model} does not exist (make one with `longform model export`)")
@@ -134,6 +136,17 @@ def validate(config: TrainConfig) -> None:
         path = config.resolve(str(value))
         if not str(value).startswith("hf:") and not path.exists():  # hf:NAME is a hub dataset, read later
             raise config.error("data", f"{path} does not exist")
+
+
+def _check_checkpoint(config: TrainConfig, out: Path) -> None:
+    """--resume with nothing to resume from would quietly start over: say so instead."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if out.is_dir() and get_last_checkpoint(str(out)):
+        return
+    saving = config.trl.get("save_strategy", "no")
+    hint = " (save_strategy is 'no': set save_strategy: steps and save_steps to make some)" if saving == "no" else ""
+    raise UsageError(f"--resume: {out} holds no checkpoint{hint}; run without --resume to start over")
 
 
 def lora_config(config: TrainConfig, task_type: str = "CAUSAL_LM"):
