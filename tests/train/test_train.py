@@ -204,6 +204,19 @@ def test_bad_data_row_names_file_and_line(workdir, capsys):
     assert "bad.jsonl:1: the last message must be the assistant's answer" in capsys.readouterr().err
 
 
+def test_a_trl_style_yaml_trains_with_command_line_overrides(workdir, capsys):
+    """issue 26: a `trl sft --config` file (TRL's own keys) trains as it is, and any key can be
+    overridden after it, as TRL's scripts allow."""
+    path = workdir / "trl_style.yaml"
+    path.write_text("model_name_or_path: tiny\ndataset_name: sft.jsonl\nuse_peft: true\nlora_r: 4\nlora_alpha: 8\n"
+                    "output_dir: trl-style\nmax_steps: 5\nper_device_train_batch_size: 2\nmax_length: 512\n")
+    assert main(["train", "sft", "--config", str(path), "--max_steps", "1", "--learning_rate", "1e-3"]) == 0
+    summary = json.loads((workdir / "trl-style" / "longform_train.json").read_text())
+    assert summary["steps"] == 1  # the command line's max_steps, not the file's
+    assert (workdir / "trl-style" / "adapter_config.json").exists()  # use_peft: a LoRA adapter was saved
+    capsys.readouterr()
+
+
 def test_resume_without_a_checkpoint_says_so_before_training(workdir, capsys):
     path = write_config(workdir, "nockpt", **{**BASE, "output_dir": "nockpt", "max_steps": 1})
     assert main(["train", "sft", "--config", path, "--resume"]) == 2

@@ -80,3 +80,28 @@ def test_lora_keys_without_use_peft_are_left_alone_as_trl_does(tmp_path):
 def test_trl_keys_that_cannot_be_honoured_are_one_line_errors(tmp_path, text, message):
     with pytest.raises(UsageError, match=message):
         _config(tmp_path, text)
+
+
+def test_command_line_keys_override_the_yaml(tmp_path):
+    from longform.train.overrides import parse_overrides
+
+    path = tmp_path / "c.yaml"
+    path.write_text("model: m\ndata: d.jsonl\nlearning_rate: 2.0e-5\nmax_steps: 10\n")
+    overrides = parse_overrides(["--learning_rate", "1e-4", "--max-steps=2", "--packing", "--lora", "{r: 4}"])
+    config = load_config(path, "sft", overrides)
+    assert config.trl["learning_rate"] == "1e-4"  # YAML 1.1 leaves it a string; validate makes it a number
+    assert config.trl["max_steps"] == 2 and config.trl["packing"] is True and config.options.lora == {"r": 4}
+    assert config.where("max_steps") == "command line --max_steps" and config.where("data") == f"{path}:2"
+
+
+def test_a_bad_command_line_value_is_one_line_naming_the_flag(tmp_path, capsys):
+    from longform.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text("model: m\ndata: d.jsonl\n")
+    assert main(["train", "sft", "--config", str(path), "--learning_rate", "fast"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "longform: error: command line --learning_rate: learning_rate: expected float, got 'fast'"
+    with pytest.raises(SystemExit):  # other commands take no config keys
+        main(["write", "x", "--learning_rate", "1"])
+    assert "unrecognized arguments: --learning_rate 1" in capsys.readouterr().err

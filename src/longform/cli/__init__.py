@@ -73,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         check_utf8(argv)
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra and not getattr(args, "overrides_allowed", False):  # only `train` takes config keys
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.extra = extra
         return args.handler(args) or 0
     except LongformError as exc:
         return _error(str(exc))

@@ -31,7 +31,8 @@ def register(commands) -> None:
         p = sub.add_parser(name, help=spec.help)
         p.add_argument("--config", type=Path, required=True, help="YAML file")
         p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
-        p.set_defaults(handler=cmd_train, kind=name)
+        p.set_defaults(handler=cmd_train, kind=name, overrides_allowed=True)
+        p.epilog = "Any config key can follow, as in TRL's scripts: --learning_rate 1e-4 --max_steps 2"
 
     c = sub.add_parser("curve", help="the per-step rewards of a GRPO run: a table and reward_curve.png")
     c.add_argument("run", type=Path, help="the run's output_dir (finished, or with a checkpoint)")
@@ -48,8 +49,10 @@ def register(commands) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..train.config import load_config, validate
+    from ..train.overrides import parse_overrides
 
-    config = load_config(args.config, args.kind)  # config errors before the heavy imports
+    overrides = parse_overrides(getattr(args, "extra", []))  # keys after the YAML, as TRL scripts take them
+    config = load_config(args.config, args.kind, overrides)  # config errors before the heavy imports
     validate(config, resume=args.resume)
     summary = ALGORITHMS[args.kind].run(config, resume=args.resume)
     brief = {k: summary[k] for k in ("steps", "train_loss", "seconds", "ladder_counts") if k in summary}

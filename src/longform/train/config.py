@@ -23,6 +23,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..io import read_user_text
 from .options import LORA_KEYS, Options, translate_trl_keys
+from .overrides import COMMAND_LINE
 from .registry import algorithm
 
 # Defaults that differ from TRL's: what a first run on any machine should do.
@@ -39,6 +40,8 @@ class TrainConfig:
 
     def where(self, key: str) -> str:
         line = self.lines.get(key)
+        if line == COMMAND_LINE:
+            return f"command line --{key}"
         return f"{self.path}:{line}" if line else str(self.path)
 
     def error(self, key: str, message: str) -> UsageError:
@@ -57,9 +60,9 @@ class TrainConfig:
         return [self.resolve(v) for v in values]
 
 
-def load_config(path: str | Path, kind: str) -> TrainConfig:
-    """Read and check a YAML config for `kind` (sft, dpo, rm, grpo); TRL fields are checked by name here
-    and by value when `trl_args` builds the TRL config."""
+def load_config(path: str | Path, kind: str, overrides: dict | None = None) -> TrainConfig:
+    """Read and check a YAML config for `kind` (sft, dpo, rm, grpo), with `overrides` (keys from
+    the command line) on top; TRL fields are checked by name here and by value in `validate`."""
     import yaml
 
     path = Path(path)
@@ -74,6 +77,8 @@ def load_config(path: str | Path, kind: str) -> TrainConfig:
     if not isinstance(values, dict):
         raise UsageError(f"{path}: a config is a mapping of keys to values")
     lines = {k.value: k.start_mark.line + 1 for k, _ in node.value} if node is not None else {}
+    values = {**values, **(overrides or {})}
+    lines.update({key: COMMAND_LINE for key in overrides or {}})
     spec = algorithm(kind)
     config = TrainConfig(kind, path, spec.options(), {}, lines)
     values = translate_trl_keys(values, config.error)
