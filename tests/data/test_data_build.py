@@ -267,9 +267,14 @@ def test_export_to_a_datasets_folder_and_read_back(finished_build, tmp_path):
 
     from longform.cli import main
 
+    from datasets import load_dataset
+
     target = tmp_path / "hf"
     assert main(["data", "export", str(finished_build), "--to", "hf", str(target)]) == 0
-    data = load_from_disk(str(target))
+    saved = load_from_disk(str(target))
+    assert list(saved) == ["train"]  # a DatasetDict with a train split, as TRL's dataset_name expects
+    data = saved["train"]
+    assert load_dataset(str(target), cache_dir=str(tmp_path / "cache"))["train"].to_list() == data.to_list()
     rows = read_jsonl(finished_build / "sft.jsonl")
     assert len(data) == len(rows) and data[0]["messages"] == rows[0]["messages"]
     assert set(data.column_names) == {"messages", "id", "target_words", "words"}

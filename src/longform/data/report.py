@@ -64,9 +64,10 @@ def length_histogram(words: list[int], path: Path) -> Path:
 
 
 def export_hf(build_dir: Path, target: Path) -> int:
-    """Save the build's sft.jsonl (with its metadata columns) as a `datasets` dataset folder."""
+    """Save the build's sft.jsonl (with its metadata columns) as a `datasets` DatasetDict folder with one
+    `train` split: `load_from_disk` reads it, and so does `load_dataset` (TRL's `dataset_name`)."""
     try:
-        from datasets import Dataset
+        from datasets import Dataset, DatasetDict
     except ImportError:
         raise UsageError("export --to hf needs the `datasets` package (pip install datasets)") from None
     rows = read_sft(build_dir / "sft.jsonl")
@@ -78,5 +79,5 @@ def export_hf(build_dir: Path, target: Path) -> int:
         rows = [{"messages": r["messages"], "id": m["id"], "target_words": m["target_words"], "words": m["words"]}
                 for r, m in zip(rows, meta)]
     with staged_folder(target) as staging:  # an interrupted export leaves no half dataset
-        Dataset.from_list(rows).save_to_disk(str(staging))
+        DatasetDict({"train": Dataset.from_list(rows)}).save_to_disk(str(staging))
     return len(rows)
