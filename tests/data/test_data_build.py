@@ -263,11 +263,9 @@ def test_stats_of_a_broken_file(tmp_path):
 
 
 def test_export_to_a_datasets_folder_and_read_back(finished_build, tmp_path):
-    from datasets import load_from_disk
+    from datasets import load_dataset, load_from_disk
 
     from longform.cli import main
-
-    from datasets import load_dataset
 
     target = tmp_path / "hf"
     assert main(["data", "export", str(finished_build), "--to", "hf", str(target)]) == 0
