@@ -57,7 +57,7 @@ def register(commands) -> None:
 
     ex = sub.add_parser("export", help="save a build as a `datasets` dataset")
     ex.add_argument("build_dir", type=Path, help="the --out of a build")
-    ex.add_argument("--to", choices=("hf",), required=True, help="hf: a datasets DatasetDict folder with a train split (load_from_disk, load_dataset)")
+    ex.add_argument("--to", choices=("hf",), required=True, help="hf: a DatasetDict folder, one train split")
     ex.add_argument("target", type=out_dir, help="folder to create")
     ex.set_defaults(handler=cmd_export)
 
