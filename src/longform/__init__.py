@@ -7,6 +7,8 @@
 Importing this package is cheap: model libraries load only when a backend is built.
 """
 
+import logging
+
 from .backends import LM, Completion, GenerationConfig, load_backend
 from .errors import BackendError, LongformError, UsageError
 from .pipeline.events import Callbacks
@@ -14,6 +16,9 @@ from .pipeline.runner import AgentWrite, RunResult, WriteSettings
 from .text import count_words
 
 __version__ = "0.1.0"
+
+# a library logs, an application decides where to: without a handler of the caller's, nothing is printed
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AgentWrite", "BackendError", "Callbacks", "Completion", "GenerationConfig", "LM", "LongformError",

@@ -12,11 +12,15 @@ libraries (llama_cpp, torch) are imported only when their backend is built.
 
 from __future__ import annotations
 
+import logging
+import time
 from urllib.parse import parse_qsl
 
 from ..errors import UsageError
 from .base import Completion, GenerationConfig, Messages, TransientError, Usage
 from .lm import LM
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("embedded", "openai", "hf", "mock")
 
@@ -69,10 +73,12 @@ def load_backend(spec: str = "embedded", *, max_retries: int = 5, **options) -> 
         opts.setdefault("mode", target or "lorem")
     else:
         raise UsageError(f"unknown backend {spec!r}: choose one of {', '.join(BACKENDS)}")
+    started = time.perf_counter()
     try:
         provider = cls(**opts)
     except TypeError as exc:
         raise UsageError(f"backend {kind!r}: bad option ({exc})") from None
     except ValueError as exc:  # a bad option value, e.g. mock:nope
         raise UsageError(f"backend {kind!r}: {exc}") from None
+    log.info("backend %s ready in %.1f s", provider.name, time.perf_counter() - started)
     return LM(provider, max_retries=max_retries)

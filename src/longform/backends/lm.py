@@ -6,6 +6,7 @@ policies below apply the same way to llama.cpp, a remote server or a mock.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -13,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import BackendError
 from .base import Completion, DeltaSink, GenerationConfig, Messages, Provider, TransientError, Usage
+
+log = logging.getLogger(__name__)
 
 
 class LM:
@@ -113,8 +116,10 @@ class LM:
                 if on_retry is not None:
                     on_retry(attempt, exc)
                 wait = max(self._delay(attempt), min(exc.retry_after or 0, self.backoff_max))
+                line = f"retry {attempt}/{self.max_retries} in {wait:.1f} s: {str(exc)[:200]}"
+                log.warning("%s: %s", self.name, line)
                 if self.on_retry_line is not None:
-                    self.on_retry_line(f"retry {attempt}/{self.max_retries} in {wait:.1f} s: {str(exc)[:200]}")
+                    self.on_retry_line(line)
                 time.sleep(wait)
 
     def chat(self, batch: list[Messages], config: GenerationConfig | None = None) -> list[Completion]:

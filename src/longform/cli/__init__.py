@@ -44,6 +44,22 @@ def check_utf8(argv: list[str]) -> None:
             raise UsageError(f"argument {number} is not valid UTF-8: {shown}") from None
 
 
+def _logging(args: argparse.Namespace) -> None:
+    """Records of the `longform` loggers to stderr, at the asked level. Without -v or --log-level
+    nothing: the package's NullHandler keeps Python's last-resort handler from printing warnings
+    the CLI already tells in its own words (retries)."""
+    import logging
+
+    level = args.log_level or {0: None, 1: "info"}.get(args.verbose, "debug")
+    if level is None:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("longform")
+    logger.handlers[:] = [logging.NullHandler(), handler]
+    logger.setLevel(level.upper())
+
+
 def _error(message: str) -> int:
     # one line, whatever the message holds (a server's reply, a surrogate from a file name)
     line = " ".join(message.split()) or "failed"
@@ -59,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="longform", description="Make language models write ultra-long text.")
     parser.add_argument("--version", action="version", version=f"longform {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what happens to stderr: -v info (backends loaded, plans, sections, retries), "
+                             "-vv debug")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                        help="the level of longform's log records (Python logging; -v is info)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     write.register(commands)
     eval_commands.register(commands)
@@ -78,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if extra and not getattr(args, "overrides_allowed", False):  # only `train` takes config keys
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.extra = extra
+        _logging(args)
         return args.handler(args) or 0
     except LongformError as exc:
         return _error(str(exc))

@@ -16,6 +16,7 @@ document still needs (length.py), so the run lands on the requested total.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from .layouts import LAYOUTS, RunState, choose
 from .plan import Plan
 from .planner import make_plan, suggested_sections
 from .settings import DEFAULT_TARGET_WORDS, WriteSettings
+
+log = logging.getLogger(__name__)
 
 WINDOW_FRAMING = 120  # tokens of system prompt, chat markup and the outline's own framing
 WINDOW_ROOM = 640  # the least room to keep recent text and write in (measured: 800 tokens failed a 9-section plan)
@@ -97,6 +100,8 @@ class AgentWrite:
     def _commit(self, run_dir: RunDir, done: list[SectionRecord], record: SectionRecord) -> None:
         """A finished section is on disk before anything else happens: a kill after this
         line loses nothing of it."""
+        log.info("%s: section %d done, %d words (budget %d, %d calls, %.1f s)", run_dir.path, record.index,
+                 record.words, record.budget, record.calls, record.seconds)
         run_dir.save_tokens(len(done) + 1, self.lm.token_state())
         run_dir.save_section(record)
         self.events.on_section_end(record)
@@ -160,6 +165,7 @@ class AgentWrite:
         # LongWriter's own layout always plans: it is the baseline, kept as the paper runs it
         plan = make_plan(self.lm, meta.instruction, meta.target_words, meta.language, config,
                          self.settings.plan_attempts, report=recorder.section(None), short=layout != "official")
+        log.info("%s: plan of %d sections (%s)", recorder.run_dir.path, len(plan.sections), plan.source)
         recorder.run_dir.save_tokens(0, self.lm.token_state())
         recorder.run_dir.save_plan(plan)
         self.events.on_plan(plan)
