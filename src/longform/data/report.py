@@ -47,20 +47,27 @@ def sft_stats(path: Path) -> dict:
 
 
 def length_histogram(words: list[int], path: Path) -> Path:
-    import matplotlib
+    from ..evals.plots import save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    return save_png(length_histogram_figure(words), path)
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist(words, bins=min(30, max(5, len(words) // 3)), color="#4477aa")
+
+def length_histogram_figure(words: list[int]):
+    """Documents per length bin: bars with edges, whole-number counts on the count axis."""
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+    from ..evals.plots import new_figure
+
+    fig = new_figure(6, 3.5)
+    ax = fig.add_subplot()
+    ax.hist(words, bins=min(30, max(5, len(words) // 3)), color="#4477aa", edgecolor="white", linewidth=0.8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: never "0.5 documents"
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.set_xlabel("words per document")
     ax.set_ylabel("documents")
     ax.set_title(f"{len(words)} documents")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def export_hf(build_dir: Path, target: Path) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io import atomic_write_json, atomic_write_text
-from .plots import _save_png, new_figure
+from .plots import new_figure, save_png
 
 MEASURES = (("on_topic", "similarity to the instruction"), ("off_topic", "share of parts off topic"),
             ("restated", "share of parts restating an earlier one"), ("meta", "share of sentences about the writing"))
@@ -75,7 +75,7 @@ def decay_plot(report: dict, path: Path, title: str = "") -> Path:
         ax.legend(fontsize=7, loc="best")
     fig.suptitle(title or f"Quality by position ({len(report['documents'])} document(s))", fontsize=10)
     fig.tight_layout()
-    return _save_png(fig, path)
+    return save_png(fig, path)
 
 
 def write_decay(out_dir: str | Path, named: list[tuple[str, dict]], title: str = "") -> list[Path]:

@@ -29,7 +29,7 @@ def new_figure(width: float = 6.4, height: float = 4.8) -> Any:
     return fig
 
 
-def _save_png(fig: Any, path: Path) -> Path:
+def save_png(fig: Any, path: Path) -> Path:
     """Rendered atomically: a killed run never leaves a half-written PNG."""
     try:
         atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
@@ -56,6 +56,10 @@ def _note_zeros(fig: Any, zeros: int) -> None:
 
 
 def length_scatter(rows: list[dict], path: Path, title: str = "") -> Path:
+    return save_png(length_scatter_figure(rows, title), path)
+
+
+def length_scatter_figure(rows: list[dict], title: str = "") -> Any:
     """Log-log scatter of required vs output words, one colour per language, with the y = x line."""
     fig = new_figure()
     ax = fig.add_subplot()
@@ -73,7 +77,7 @@ def length_scatter(rows: list[dict], path: Path, title: str = "") -> Path:
     _log_axes(ax)
     ax.set_title(_ascii(title) or "Required vs output length")
     ax.legend(fontsize=8, loc="upper left")
-    return _save_png(fig, path)
+    return fig
 
 
 def sl_by_bucket(by_bucket: dict[str, dict], path: Path, title: str = "") -> Path:
@@ -92,10 +96,14 @@ def sl_by_bucket(by_bucket: dict[str, dict], path: Path, title: str = "") -> Pat
     ax.set_xlabel("required length (words)")
     ax.set_ylabel("mean S_l")
     ax.set_title(_ascii(title) or "Length score by required length")
-    return _save_png(fig, path)
+    return save_png(fig, path)
 
 
 def ruler_curve(summary: dict, path: Path) -> Path:
+    return save_png(ruler_figure(summary), path)
+
+
+def ruler_figure(summary: dict) -> Any:
     """Output vs required words, one line per prompt (P1, P2, ... as in ruler.md), log-log, y = x line."""
     fig = new_figure(7.5, 5.0)
     ax = fig.add_subplot()
@@ -112,7 +120,7 @@ def ruler_curve(summary: dict, path: Path) -> Path:
     ax.set_title(f"LongWrite-Ruler (max output {summary['max_words']} words)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    return _save_png(fig, path)
+    return fig
 
 
 def _ascii(text: str) -> str:
@@ -121,13 +129,18 @@ def _ascii(text: str) -> str:
 
 
 def _log_axes(ax) -> None:
-    """Log-log word axes labelled in plain numbers (1,000 rather than 10^3);
-    minor ticks stay unlabelled so short ranges don't print overlapping labels."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    """Log-log word axes labelled in plain numbers (1,000 rather than 10^3). Over a range of a
+    decade or two, powers of ten alone leave one label per axis ("100"), so there the 2s and 5s
+    are labelled too; over more decades the powers of ten are enough, and more would overlap."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     ax.set_xscale("log")
     ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):
+    for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        decades = math.log10(max(high, 1e-9) / max(low, 1e-9))
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)))
         axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
         axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("required words")

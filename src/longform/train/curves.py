@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 
 from ..errors import UsageError
-from ..evals.plots import new_figure
-from ..io import atomic_write
+from ..evals.plots import new_figure, save_png
 
 
 def load_log(run: Path) -> list[dict]:
@@ -48,6 +47,13 @@ def moving_average(values: list[float], window: int) -> list[float]:
 
 
 def plot_rewards(names: list[str], rows: list[dict], path: Path, window: int = 5) -> Path:
+    return save_png(rewards_figure(names, rows, window), path)
+
+
+def rewards_figure(names: list[str], rows: list[dict], window: int = 5):
+    """The per-step rewards, raw (faint) and as a moving average; steps are whole numbers."""
+    from matplotlib.ticker import MaxNLocator
+
     fig = new_figure(7.5, 4.5)
     ax = fig.add_subplot(1, 1, 1)
     steps = [r["step"] for r in rows]
@@ -58,11 +64,11 @@ def plot_rewards(names: list[str], rows: list[dict], path: Path, window: int = 5
         ax.plot(steps, values, color=colour, alpha=0.25, linewidth=1)
         ax.plot(steps, moving_average(values, window), color=colour, linewidth=2,
                 label=f"{key} ({window}-step mean)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step")
     ax.set_ylabel("reward (mean over the step's completions)")
     ax.set_title("GRPO rewards")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    atomic_write(path, lambda fh: fig.savefig(fh, format="png"))
-    return path
+    return fig
