@@ -57,9 +57,42 @@ def test_page_writes_a_document_live(tmp_path, browser):
         plan = browser.find_elements(By.CSS_SELECTOR, "#plan li")
         assert f"/ 900 words, section {len(plan)} of {len(plan)}" in progress
         assert browser.find_element(By.ID, "status").text.startswith("done:")
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#chart rect")) == 2 * len(plan)
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#chart rect.planned, #chart rect.written")) == 2 * len(plan)
+        legend = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#chart text.legend")]
+        ticks = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#chart text.tick")]
+        assert legend == ["planned", "written"] and ticks[0] == "0" and len(ticks) == 3
+        # markdown headings are headings, paragraphs are paragraphs: no "## " shown as text
+        headings = browser.find_elements(By.CSS_SELECTOR, "#doc section h3")
+        assert len(headings) == len(plan) and not any(h.text.startswith("#") for h in headings)
+        assert browser.find_elements(By.CSS_SELECTOR, "#doc section p") and "## " not in shown
         assert browser.find_element(By.ID, "download").is_displayed()
         wait.until(lambda d: "lighthouses" in d.find_element(By.ID, "runs").text)
         browser.save_screenshot(str(tmp_path / "page.png"))
         if os.environ.get("LONGFORM_SCREENSHOT"):
             shutil.copy(tmp_path / "page.png", os.environ["LONGFORM_SCREENSHOT"])
+
+
+def test_model_and_user_text_never_becomes_markup_and_the_runs_list_reads_well(tmp_path, browser):
+    """The page builds elements and sets their text: an instruction holding HTML shows as text in
+    the title, the runs list and the document, and no element it names is created."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    hostile = "Write a story about <img src=x onerror=\"document.body.dataset.owned=1\"> and a very long list of lighthouses"
+    with running(tmp_path / "jobs", "mock:lorem", workers=1) as (url, manager):
+        browser.get(url + "/")
+        browser.find_element(By.ID, "instruction").send_keys(hostile)
+        words = browser.find_element(By.ID, "words")
+        words.clear()
+        words.send_keys("600")
+        browser.find_element(By.ID, "start").click()
+        wait = WebDriverWait(browser, 60, poll_frequency=0.1)
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-finished") == "done")
+        wait.until(lambda d: "of 600 words" in d.find_element(By.ID, "runs").text)
+        assert not browser.find_elements(By.CSS_SELECTOR, "img")
+        assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-owned") is None
+        assert "<img src=x" in browser.find_element(By.ID, "title").text
+        run = browser.find_element(By.CSS_SELECTOR, "#runs li b").text
+        assert run.endswith("…") and len(run) <= 60 and run.startswith("Write a story about <img")
+        written = manager.list()[0].words
+        assert written > 0 and f"done, {written:,} of 600 words" in browser.find_element(By.ID, "runs").text

@@ -60,6 +60,7 @@ class Job:
     error: str | None = None
     usage: dict = field(default_factory=dict)
     owner: str = ""  # the name of the API key that asked for it ("" without keys)
+    words: int = 0  # written so far (finished sections): what the page's runs list shows
     events: list = field(default_factory=list, repr=False)
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     cancel_reason: str | None = field(default=None, repr=False)
@@ -83,7 +84,8 @@ class Job:
 
     def record(self) -> dict:
         return {"id": self.id, "status": self.status, "created": self.created, "finished": self.finished,
-                "error": self.error, "usage": self.usage, "owner": self.owner, "request": asdict(self.request)}
+                "error": self.error, "usage": self.usage, "owner": self.owner, "words": self.words,
+                "request": asdict(self.request)}
 
     def save(self) -> None:
         atomic_write_json(self.folder / "job.json", self.record())
@@ -122,6 +124,7 @@ class _JobEvents(Callbacks):
 
     def on_run_start(self, meta, resumed_sections: int) -> None:
         self.sections = resumed_sections
+        self.job.words = sum(s.words for s in RunDir(self.job.run_dir).load_sections())  # a resumed job's
 
     def on_plan(self, plan) -> None:
         self.job.emit("plan", sections=[{"index": s.index, "point": s.point, "words": s.words}
@@ -157,6 +160,7 @@ class _JobEvents(Callbacks):
         rest = (lead if not sent else "") + text[len(sent):]
         self.sections += 1
         self.settled = ""
+        self.job.words += record.words
         self.job.emit("section", index=record.index, words=record.words, text=lead + text, rest=rest)
 
 
@@ -303,7 +307,7 @@ def _load_job(path: Path) -> Job | None:
             raise ValueError(f"unknown status {data.get('status')!r}")
         return Job(str(data["id"]), JobRequest(**data["request"]), path.parent, data["status"],
                    float(data["created"]), data.get("finished"), data.get("error"), data.get("usage") or {},
-                   str(data.get("owner") or ""))
+                   str(data.get("owner") or ""), int(data.get("words") or 0))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         aside = path.with_name(f"job.json.damaged-{int(time.time())}")
         path.replace(aside)

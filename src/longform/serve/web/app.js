@@ -35,8 +35,34 @@ function sectionNode(index) {
   return node;
 }
 
+// Model text is markdown-ish: "## Heading" lines and blank-line paragraphs. It is drawn by building
+// elements and setting textContent, never as HTML, so nothing a model writes can become markup.
+const raw = {};
+
+function setText(index, text) {
+  raw[index] = text;
+  const node = sectionNode(index);
+  node.replaceChildren();
+  for (const block of text.split(/\n\s*\n/)) {
+    let rest = block.trim();
+    const heading = rest.match(/^(#{1,6})[ \t]+([^\n]*)\n?/);
+    if (heading) {  // a heading line, and whatever follows it without a blank line
+      const h = document.createElement(`h${Math.min(6, heading[1].length + 1)}`);
+      h.textContent = heading[2].trim();
+      node.appendChild(h);
+      rest = rest.slice(heading[0].length).trim();
+    }
+    if (!rest) continue;
+    const paragraph = document.createElement("p");
+    paragraph.textContent = rest;
+    node.appendChild(paragraph);
+  }
+}
+
+function addText(index, text) { setText(index, (raw[index] || "") + text); }
+
 function drawPlan() {
-  $("plan").innerHTML = "";
+  $("plan").replaceChildren();
   for (const s of state.plan) {
     const li = document.createElement("li");
     li.textContent = `${s.point} (${s.words || "?"} words)`;
@@ -45,16 +71,48 @@ function drawPlan() {
   }
 }
 
+const SVG = "http://www.w3.org/2000/svg";
+const COLOURS = { planned: "#c9d6ea", written: "#3a7bd5" };
+
+function svgNode(name, attributes, text) {
+  const node = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Planned and written words per section: a bar pair per section, a word axis at the left with
+// three ticks, section numbers below, and a legend.
 function drawChart() {
   const svg = $("chart"), n = Math.max(1, state.plan.length);
   const max = Math.max(1, ...state.plan.map((s) => s.words || 0), ...Object.values(state.written));
-  const w = 600 / n, parts = [];
+  const left = 48, top = 28, height = 120, width = 600 - left - 8, w = width / n;
+  const y = (words) => top + height - height * words / max;
+  svg.replaceChildren();
+  svg.appendChild(svgNode("line", { x1: left, y1: top, x2: left, y2: top + height, stroke: "#999" }));
+  svg.appendChild(svgNode("line", { x1: left, y1: top + height, x2: left + width, y2: top + height, stroke: "#999" }));
+  for (const tick of [0, Math.round(max / 2), max]) {
+    svg.appendChild(svgNode("text", { x: left - 4, y: y(tick) + 4, "text-anchor": "end", "font-size": 10,
+      class: "tick" }, tick.toLocaleString("en")));
+  }
+  svg.appendChild(svgNode("text", { x: 4, y: top - 14, "font-size": 10, class: "axis" }, "words"));
   state.plan.forEach((s, i) => {
-    const planned = 140 * (s.words || 0) / max, done = 140 * (state.written[s.index] || 0) / max;
-    parts.push(`<rect x="${i * w + 2}" y="${150 - planned}" width="${w / 2 - 2}" height="${planned}" fill="#c9d6ea"><title>planned ${s.words}</title></rect>`);
-    parts.push(`<rect x="${i * w + w / 2}" y="${150 - done}" width="${w / 2 - 2}" height="${done}" fill="#3a7bd5"><title>written ${state.written[s.index] || 0}</title></rect>`);
+    const written = state.written[s.index] || 0, x = left + i * w;
+    for (const [kind, words, dx] of [["planned", s.words || 0, 2], ["written", written, w / 2]]) {
+      const bar = svgNode("rect", { x: x + dx, y: y(words), width: Math.max(1, w / 2 - 2),
+        height: top + height - y(words), fill: COLOURS[kind], class: kind });
+      bar.appendChild(svgNode("title", {}, `section ${s.index}: ${kind} ${words} words`));
+      svg.appendChild(bar);
+    }
+    svg.appendChild(svgNode("text", { x: x + w / 2, y: top + height + 12, "text-anchor": "middle", "font-size": 10,
+      class: "section" }, String(s.index)));
   });
-  svg.innerHTML = parts.join("");
+  let x = left + width - 150;
+  for (const kind of ["planned", "written"]) {
+    svg.appendChild(svgNode("rect", { x, y: 6, width: 10, height: 10, fill: COLOURS[kind] }));
+    svg.appendChild(svgNode("text", { x: x + 14, y: 15, "font-size": 11, class: "legend" }, kind));
+    x += 75;
+  }
 }
 
 function drawProgress() {
@@ -78,8 +136,9 @@ function handle(kind, data) {
     state.plan = data.plan || [];
     state.target = data.request.target_words;
     state.written = {};
-    $("doc").innerHTML = "";
-    for (const s of data.sections) { state.written[s.index] = s.words; sectionNode(s.index).textContent = s.text.trim(); }
+    $("doc").replaceChildren();
+    for (const key of Object.keys(raw)) delete raw[key];
+    for (const s of data.sections) { state.written[s.index] = s.words; setText(s.index, s.text.trim()); }
     $("title").textContent = data.request.instruction;
     $("title").className = "";
     show(data.status);
@@ -88,12 +147,12 @@ function handle(kind, data) {
   } else if (kind === "section_start") {
     sectionNode(data.index).className = "writing";
   } else if (kind === "delta") {
-    sectionNode(data.index).textContent += data.text;
+    addText(data.index, data.text);
   } else if (kind === "reset") {
-    sectionNode(data.index).textContent = "";
+    setText(data.index, "");
   } else if (kind === "section") {
     const node = sectionNode(data.index);
-    node.textContent = data.text.trim();
+    setText(data.index, data.text.trim());
     node.className = "";
     state.written[data.index] = data.words;
   } else if (kind === "running") {
@@ -148,12 +207,15 @@ async function download(event) {
 async function loadRuns() {
   try {
     const jobs = (await (await api("/v1/jobs")).json()).data;
-    $("runs").innerHTML = "";
+    $("runs").replaceChildren();
     for (const job of jobs) {
-      const li = document.createElement("li");
-      li.innerHTML = `<b></b><br><span></span>`;
-      li.querySelector("b").textContent = job.request.instruction.slice(0, 60);
-      li.querySelector("span").textContent = `${job.status}, ${job.request.target_words} words`;
+      const li = document.createElement("li"), title = document.createElement("b");
+      const text = job.request.instruction.trim();
+      title.textContent = text.length > 60 ? text.slice(0, 59).trimEnd() + "…" : text;
+      title.title = text;
+      const line = document.createElement("span");
+      line.textContent = `${job.status}, ${(job.words || 0).toLocaleString("en")} of ${job.request.target_words.toLocaleString("en")} words`;
+      li.append(title, document.createElement("br"), line);
       li.onclick = () => follow(job.id).catch((e) => show(e.message, true));
       $("runs").appendChild(li);
     }
