@@ -198,6 +198,22 @@ def test_compare_two_runs(tmp_path, capsys):
     header = stdout.splitlines()[0]
     assert "run a" in header and "run b" in header
     assert any(line.startswith("| S_l |") for line in stdout.splitlines())
+    code, again, err = run_main(["eval", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                                 str(tmp_path / "cmp")], capsys)
+    assert code == 0 and again == stdout, err
+    assert (tmp_path / "cmp" / "compare.md").read_text().endswith(stdout)
+    assert (tmp_path / "cmp" / "compare_sl.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_comparison_plot_has_a_bar_per_run_and_bucket():
+    from longform.evals.plots import comparison_figure
+
+    reports = [{"overall": {"S_l": s}, "by_bucket": {"[0, 500)": {"S_l": s}, "[500, 2000)": {"S_l": s - 10}}}
+               for s in (80.0, 90.0)]
+    ax = comparison_figure(["run a", "run b"], reports, ["[0, 500)", "[500, 2000)"]).axes[0]
+    assert len(ax.patches) == 4
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["run a (S_l 80.0)", "run b (S_l 90.0)"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["[0, 500)", "[500, 2000)"]
 
 
 def test_ruler_with_a_small_subset(tmp_path, capsys):

@@ -62,6 +62,7 @@ def register(commands) -> None:
     eval_quality.register(sub)
     co = sub.add_parser("compare", help="side-by-side table of finished runs")
     co.add_argument("dirs", nargs="+", type=Path, help="directories holding report.json")
+    co.add_argument("--out", type=out_dir, help="also write compare.md and compare_sl.png (S_l per bucket) here")
     co.set_defaults(handler=cmd_compare)
 
 
@@ -135,9 +136,12 @@ def cmd_ruler(args: argparse.Namespace, lm=None) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..evals.report import compare_reports
+    from ..evals.report import compare_reports, write_comparison
 
     print(compare_reports(args.dirs), end="")
+    if args.out:
+        for path in write_comparison(args.dirs, args.out):
+            print(path, file=sys.stderr)
     return 0
 
 

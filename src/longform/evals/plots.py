@@ -99,6 +99,31 @@ def sl_by_bucket(by_bucket: dict[str, dict], path: Path, title: str = "") -> Pat
     return save_png(fig, path)
 
 
+def comparison(names: list[str], reports: list[dict], labels: list[str], path: Path) -> Path:
+    return save_png(comparison_figure(names, reports, labels), path)
+
+
+def comparison_figure(names: list[str], reports: list[dict], labels: list[str]) -> Any:
+    """Mean S_l per required-length bucket, a bar per run side by side; the overall S_l in the legend."""
+    fig = new_figure(max(6.4, 1.1 * len(labels) + 2), 4.8)
+    ax = fig.add_subplot()
+    width = 0.8 / max(1, len(names))
+    for i, (name, report) in enumerate(zip(names, reports)):
+        heights = [((report.get("by_bucket", {}).get(label) or {}).get("S_l") or 0) for label in labels]
+        overall = report.get("overall", {}).get("S_l")
+        tag = f" (S_l {overall:.1f})" if isinstance(overall, (int, float)) else ""
+        ax.bar([x + (i - (len(names) - 1) / 2) * width for x in range(len(labels))], heights, width,
+               label=_ascii(name)[:40] + tag)
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylim(0, 125)  # S_l is at most 100: the legend sits above the bars
+    ax.set_xlabel("required length (words)")
+    ax.set_ylabel("mean S_l")
+    ax.set_title("Length score by required length")
+    ax.legend(fontsize=8, loc="upper center", ncol=min(3, len(names)))
+    fig.tight_layout()
+    return fig
+
+
 def ruler_curve(summary: dict, path: Path) -> Path:
     return save_png(ruler_figure(summary), path)
 

@@ -255,14 +255,37 @@ def _load_report(directory: Path) -> dict:
 def compare_reports(dirs: list[str | Path]) -> str:
     """Markdown table with one column per run: count, S_l, S_q, S, unscored, S_l per bucket, and the
     quality panel's means (overall and quality_score per bucket) when any run has them."""
+    return comparison_markdown(*load_comparison(dirs))
+
+
+def load_comparison(dirs: list[str | Path]) -> tuple[list[str], list[dict]]:
+    """(a name per run, its report): the title, else the folder's name, else its path."""
     if not dirs:
         raise UsageError("compare needs at least one run directory")
     reports = [_load_report(Path(d)) for d in dirs]
     names = [str(r.get("title") or Path(d).name) for d, r in zip(dirs, reports)]
     if len(set(names)) < len(names):  # two runs with the same title would be indistinguishable
         names = [str(d) for d in dirs]
+    return names, reports
+
+
+def bucket_labels(reports: list[dict]) -> list[str]:
     labels = list(BUCKET_LABELS)
-    labels += sorted({k for r in reports for k in r.get("by_bucket", {})} - set(labels))
+    return labels + sorted({k for r in reports for k in r.get("by_bucket", {})} - set(labels))
+
+
+def write_comparison(dirs: list[str | Path], out: str | Path) -> list[Path]:
+    """compare.md (the table) and compare_sl.png (S_l per bucket, a bar per run), as one set."""
+    names, reports = load_comparison(dirs)
+    out = Path(out)
+    with file_set(out, last="compare.md") as stage:
+        plots.comparison(names, reports, bucket_labels(reports), stage / "compare_sl.png")
+        atomic_write_text(stage / "compare.md", "# Comparison\n\n" + comparison_markdown(names, reports))
+    return [out / "compare.md", out / "compare_sl.png"]
+
+
+def comparison_markdown(names: list[str], reports: list[dict]) -> str:
+    labels = bucket_labels(reports)
     body = [[key, *(r["overall"].get(key) for r in reports)] for key in ("count", "S_l", "S_q", "S", "unscored")]
     for label in labels:
         cells = [(r.get("by_bucket", {}).get(label) or {}) for r in reports]
