@@ -78,7 +78,8 @@ def test_model_and_user_text_never_becomes_markup_and_the_runs_list_reads_well(t
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    hostile = "Write a story about <img src=x onerror=\"document.body.dataset.owned=1\"> and a very long list of lighthouses"
+    hostile = ("Write a story about <img src=x onerror=\"document.body.dataset.owned=1\"> and a very long list "
+               "of lighthouses")
     with running(tmp_path / "jobs", "mock:lorem", workers=1) as (url, manager):
         browser.get(url + "/")
         browser.find_element(By.ID, "instruction").send_keys(hostile)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -55,6 +56,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.kind, overrides)  # config errors before the heavy imports
     validate(config, resume=args.resume)
     summary = ALGORITHMS[args.kind].run(config, resume=args.resume)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun every process trains; rank 0 alone reports
+        return 0
     brief = {k: summary[k] for k in ("steps", "train_loss", "seconds", "ladder_counts") if k in summary}
     print(json.dumps({**brief, **({"data": summary["data"]} if "data" in summary else {})}), file=sys.stderr)
     print(summary["output_dir"])

@@ -11,6 +11,7 @@ block-diagonal attention mask, so packed samples never see each other.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def cpu_defaults(values: dict) -> dict:
     if torch.cuda.is_available():
         return {}
     defaults = {"bf16": False}
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torchrun on CPUs: data parallel over gloo, not one copy each
+        defaults["use_cpu"] = True
     if "gradient_checkpointing" not in values and "activation_checkpointing" not in values:
         defaults["activation_checkpointing"] = False  # recomputing activations only costs time on CPU
     return {k: v for k, v in defaults.items() if k not in values}
@@ -103,6 +106,8 @@ def train_and_save(trainer, summary: dict, resume: bool) -> dict:
     trainer.save_model(str(out))
     summary = {**summary, "output_dir": str(out), "resumed_from": checkpoint, "steps": result.global_step,
                "train_loss": result.training_loss, "seconds": round(time.perf_counter() - started, 2),
-               "metrics": result.metrics, "log": trainer.state.log_history}
-    atomic_write_json(out / "longform_train.json", summary)
+               "metrics": result.metrics, "log": trainer.state.log_history, "processes": trainer.args.world_size,
+               "distributed": str(getattr(trainer.accelerator.distributed_type, "value", "")) or None}
+    if trainer.is_world_process_zero():  # one summary, however many processes trained
+        atomic_write_json(out / "longform_train.json", summary)
     return summary
