@@ -62,9 +62,15 @@ def _parsers(parser, name="longform"):
 def test_every_option_has_help_and_the_help_shows_defaults(capsys):
     from longform.cli import build_parser
 
+    import argparse
+
     for name, parser in _parsers(build_parser()):
         missing = [a.option_strings for a in parser._actions if a.option_strings and not a.help]
         assert not missing, f"{name}: options without help: {missing}"
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                bare = [c.dest for c in action._choices_actions if not c.help]
+                assert not bare, f"{name}: subcommands without help: {bare}"
     serve = dict(_parsers(build_parser()))["longform serve"].format_help()
     write = dict(_parsers(build_parser()))["longform write"].format_help()
     flat = " ".join(serve.split())
