@@ -60,9 +60,9 @@ def _parsers(parser, name="longform"):
 
 
 def test_every_option_has_help_and_the_help_shows_defaults(capsys):
-    from longform.cli import build_parser
-
     import argparse
+
+    from longform.cli import build_parser
 
     for name, parser in _parsers(build_parser()):
         missing = [a.option_strings for a in parser._actions if a.option_strings and not a.help]
