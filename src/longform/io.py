@@ -170,19 +170,35 @@ def file_set(folder: str | Path, last: str) -> Iterator[Path]:
     file that names the others, e.g. report.json) at the end; on an error nothing in `folder`
     changes. A report's files are thus rendered in full before any old one is replaced, and a
     crash cannot pair a new report.json with old plots (the window is a few renames, not the
-    seconds that plotting takes). Staging folders a kill left behind are removed here."""
+    seconds that plotting takes). Writers sharing the folder (shards of one eval) take turns under
+    its lock, so the staging folders a kill left behind can be removed here safely."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob(".staged-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staged-", dir=folder))
+    with _folder_lock(folder):
+        for stale in folder.glob(".staged-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        stage = Path(tempfile.mkdtemp(prefix=".staged-", dir=folder))
+        try:
+            yield stage
+            names = sorted(p.name for p in stage.iterdir() if p.name != last)
+            for name in [*names, last] if (stage / last).exists() else names:
+                os.replace(stage / name, folder / name)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An flock on the folder itself: no lock file appears among the results."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        yield stage
-        names = sorted(p.name for p in stage.iterdir() if p.name != last)
-        for name in [*names, last] if (stage / last).exists() else names:
-            os.replace(stage / name, folder / name)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        os.close(fd)
 
 
 @contextlib.contextmanager
