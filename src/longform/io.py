@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
 from .errors import UsageError
+from .text import LONE_SURROGATE
 
 try:
     import fcntl
@@ -34,8 +35,9 @@ def _umask() -> int:
 
 # mkstemp and mkdtemp create private files (0600, 0700) whatever the umask; what we publish gets the
 # modes a plain open() or mkdir() would give, so teammates sharing a machine can read the results
-FILE_MODE = 0o666 & ~_umask()
-FOLDER_MODE = 0o777 & ~_umask()
+_UMASK = _umask()
+FILE_MODE = 0o666 & ~_UMASK
+FOLDER_MODE = 0o777 & ~_UMASK
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
@@ -131,7 +133,7 @@ def no_lone_surrogates(row: Any, raw: str | bytes, where: str) -> Any:
 
 def _has_surrogate(value: Any) -> bool:
     if isinstance(value, str):
-        return any("\ud800" <= ch <= "\udfff" for ch in value)
+        return LONE_SURROGATE.search(value) is not None
     if isinstance(value, dict):
         return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
     if isinstance(value, list):

@@ -17,6 +17,8 @@ _UNICODE_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？…])[\"'”’)\]]*\s+|(?<=[。！？])")
 
 WORD_RULES = ("official", "unicode")
+# half of a UTF-16 pair on its own: JSON's "\ud800" decodes to it, and no UTF-8 file can hold it
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def count_words(text: str, rule: str = "official") -> int:

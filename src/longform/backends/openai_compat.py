@@ -26,12 +26,12 @@ from __future__ import annotations
 import codecs
 import json
 import os
-import re
 import time
 
 import httpx
 
 from ..errors import BackendError, UsageError
+from ..text import LONE_SURROGATE
 from .base import Completion, DeltaSink, GenerationConfig, Messages, TransientError, estimate_tokens
 from .chat_template import load_chat_template
 
@@ -240,9 +240,6 @@ def _choice_text(choice: dict, key: str) -> str | None:
     if "text" in choice:
         return choice["text"]
     return (choice.get(key) or {}).get("content")
-
-
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _model_ids(reply) -> list[str] | None:
