@@ -14,6 +14,7 @@ from .. import prompts
 from ..backends import LM, GenerationConfig
 from ..text import detect_language
 from .cleaning import META
+from .facets import cover_facets
 from .plan import (
     MAX_SECTIONS,
     Plan,
@@ -92,6 +93,7 @@ def make_plan(
         sections, notes = _model_sections(text, target_words, example_points(lang, n))
         sections, dropped = grounded(sections, instruction)
         notes += [f"dropped a point about the writing, not the subject: {d!r}" for d in dropped]
+        notes += cover_facets(sections, instruction)
         if _acceptable(sections, target_words, n):
             plan = finalize_plan(sections, target_words, raw=text)
             plan.notes = [f"accepted on attempt {attempt}", *notes, *plan.notes]
@@ -170,4 +172,6 @@ def fallback_plan(instruction: str, target_words: int) -> Plan:
     budgets = distribute_budget([1.0] * count, target_words)
     sections = [Section(i, p, b) for i, (p, b) in enumerate(zip(points, budgets), 1)]
     note = f"fallback plan: {count} section{'s' if count > 1 else ''} of about {target_words // count} words"
-    return Plan(sections, target_words, raw="", source="fallback", notes=[note])
+    # the parts the request names replace general body angles; the introduction and conclusion stay
+    covered = cover_facets(sections, instruction, fixed=frozenset({0, count - 1})) if count >= 3 else []
+    return Plan(sections, target_words, raw="", source="fallback", notes=[note, *covered])

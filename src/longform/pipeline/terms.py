@@ -19,12 +19,20 @@ word article essay story piece your yours you
 """.split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# irregular forms a request and a plan use for one idea ("how they were built" / "Building")
+_IRREGULAR = {"built": "build", "kept": "keep", "stood": "stand", "made": "make", "grew": "grow", "grown": "grow",
+              "began": "begin", "begun": "begin", "fought": "fight", "taught": "teach", "brought": "bring",
+              "thought": "think", "found": "find", "held": "hold", "told": "tell", "sold": "sell",
+              "written": "write", "wrote": "write", "spoke": "speak", "spoken": "speak", "chose": "choose",
+              "chosen": "choose", "children": "child", "women": "woman"}
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
 
 
 def stem(word: str) -> str:
     """A crude stem: enough for "lighthouses" to match "lighthouse" and "keepers" to match "keeper"."""
     word = word.lower().strip("'-")
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             word = word[: -len(suffix)]
