@@ -46,6 +46,7 @@ def test_chatter_and_bare_labels_are_stripped_from_the_start(text, cleaned):
 @pytest.mark.parametrize("point, heading", [
     ("The Early Days of Tea: From the 18th century on", "## The Early Days of Tea\n\n"),
     ("Part 2: Trade routes", "## Trade routes\n\n"),
+    ("Part 4: causes, mechanisms and consequences", "## Causes, mechanisms and consequences\n\n"),  # fallback plan
     ("The building process - 300 words", "## The building process\n\n"),
     ("Overview.", "## Overview\n\n"),
     ("第一部分：背景介绍", "## 背景介绍\n\n"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..text import count_words, split_sentences
-from .terms import about_request
+from .terms import names_subject
 
 _CHATTER = re.compile(
     r"^\s*(sure|certainly|of course|here is|here's|okay|ok|great|好的|当然|以下是|下面是)\b.*?[:：!！.。]?\s*$",
@@ -79,7 +79,8 @@ def section_heading(point: str, instruction: str = "") -> str:
         title = parts[1]
     elif len(title.split()) < 2 and len(title) < 4:  # "Intro: …" → the whole point
         title = point.strip()
-    elif len(parts) > 1 and instruction and not about_request(title, instruction) and about_request(
+    elif len(parts) > 1 and instruction and not names_subject(title, instruction) and names_subject(
             parts[1], instruction):
         title = parts[1]
-    return f"## {title.rstrip('.:：。')}\n\n"
+    title = title.rstrip(".:：。")
+    return f"## {title[:1].upper()}{title[1:]}\n\n"  # "Part 4: causes, …" is a heading "Causes, …"

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 
 from .plan import Section
-from .terms import key_terms
+from .terms import key_terms as _terms
+from .terms import request_subject
 
 MIN_FACETS, MAX_FACETS = 2, 8
 MAX_FACET_WORDS = 12
@@ -28,8 +29,10 @@ _SENTENCE_END = re.compile(r"[.!?。！？]")
 _PRONOUNS = re.compile(r"\b(they|them|it)\b", re.IGNORECASE)
 _POSSESSIVES = re.compile(r"\b(their|its)\b", re.IGNORECASE)
 _QUANTIFIER = re.compile(r"\b(many|most|some|few|all|so many)\b", re.IGNORECASE)
-# the subject before the list: "…the history of lighthouses:" -> "lighthouses"
-_SUBJECT = re.compile(r"\b(?:about|on|of)\s+(?:the\s+|a\s+|an\s+)?([A-Za-z][\w' -]*?)\s*$", re.IGNORECASE)
+
+
+def key_terms(text: str) -> frozenset[str]:
+    return _terms(text, irregular=True)
 
 
 def request_facets(instruction: str) -> list[str]:
@@ -48,16 +51,8 @@ def request_facets(instruction: str) -> list[str]:
         return []
     if any(len(p.split()) > MAX_FACET_WORDS or not key_terms(p) for p in pieces if not chinese):
         return []
-    subject = _subject(head)
+    subject = request_subject(head)
     return [_heading(p, subject) for p in pieces]
-
-
-def _subject(head: str) -> str:
-    found = _SUBJECT.search(head.strip())
-    if not found:
-        return ""
-    words = found.group(1).split()
-    return words[-1] if words else ""
 
 
 def _heading(piece: str, subject: str) -> str:

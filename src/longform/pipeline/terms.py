@@ -19,7 +19,8 @@ word article essay story piece your yours you
 """.split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-# irregular forms a request and a plan use for one idea ("how they were built" / "Building")
+# irregular forms a request and a plan use for one idea ("how they were built" / "Building"); only the
+# plan's coverage check reads them: to the lexical judge "building a life cycle" is not the request
 _IRREGULAR = {"built": "build", "kept": "keep", "stood": "stand", "made": "make", "grew": "grow", "grown": "grow",
               "began": "begin", "begun": "begin", "fought": "fight", "taught": "teach", "brought": "bring",
               "thought": "think", "found": "find", "held": "hold", "told": "tell", "sold": "sell",
@@ -28,10 +29,11 @@ _IRREGULAR = {"built": "build", "kept": "keep", "stood": "stand", "made": "make"
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "ies", "ied", "ed", "es", "er", "ly", "s")
 
 
-def stem(word: str) -> str:
-    """A crude stem: enough for "lighthouses" to match "lighthouse" and "keepers" to match "keeper"."""
+def stem(word: str, irregular: bool = False) -> str:
+    """A crude stem: enough for "lighthouses" to match "lighthouse" and "keepers" to match "keeper";
+    with `irregular`, "built" is "build" and "kept" is "keep"."""
     word = word.lower().strip("'-")
-    if word in _IRREGULAR:
+    if irregular and word in _IRREGULAR:
         return _IRREGULAR[word]
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
@@ -40,12 +42,30 @@ def stem(word: str) -> str:
     return word[:8]
 
 
-def key_terms(text: str) -> frozenset[str]:
+def key_terms(text: str, irregular: bool = False) -> frozenset[str]:
     """The content terms of `text`: stems of its longer non-stopwords, or its Chinese character bigrams."""
     if _CJK.search(text):
         chars = _CJK.findall(text)
         return frozenset(a + b for a, b in zip(chars, chars[1:]))
-    return frozenset(stem(w) for w in _WORD.findall(text) if len(w) >= 4 and w.lower() not in STOPWORDS)
+    return frozenset(stem(w, irregular) for w in _WORD.findall(text) if len(w) >= 4 and w.lower() not in STOPWORDS)
+
+
+# "…the history of lighthouses: how…" -> "lighthouses"; "a story about a dragon." -> "dragon"
+_SUBJECT = re.compile(r"\b(?:about|on|of)\s+(?:the\s+|a\s+|an\s+)?([A-Za-z][\w' -]*?)\s*(?:[:.,;!?]|$)",
+                      re.IGNORECASE)
+
+
+def request_subject(instruction: str) -> str:
+    """The request's subject, crudely: the last word of its first "about/on/of …" phrase, or ""."""
+    found = _SUBJECT.search(instruction.strip())
+    words = found.group(1).split() if found else []
+    return words[-1] if words else ""
+
+
+def names_subject(point: str, instruction: str) -> bool:
+    """Whether a point names the request's subject itself, not just a word of the request."""
+    subject = key_terms(request_subject(instruction))
+    return bool(subject & key_terms(point)) if subject else about_request(point, instruction)
 
 
 def about_request(point: str, instruction: str) -> bool:
