@@ -3,7 +3,7 @@ quality/panel.py, MiniLM embeddings, calibrated in q1_calibration.py), for sever
 against the same model's single answer to the same prompts.
 
     python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--judge panel|lexical]
-        [--data D/longbench_write_en.jsonl --limit 24] [--words 3000]
+        [--data D/longbench_write_en.jsonl --limit 24] [--words 3000] [--seeds 0 1 2]
 
 Without --data it writes the demo request. Each document is a run directory under --out, resumed
 when the script is run again (a killed run loses at most a section). Prints per setting: words,
@@ -42,14 +42,15 @@ def tokens_written(run: Path) -> int:
     return json.loads((run / "trace.json").read_text(encoding="utf-8"))["totals"]["completion_tokens"]
 
 
-def write(item: dict, candidates: int, out: Path, lm, context: int | None, judge: str) -> tuple[Path, float]:
+def write(item: dict, candidates: int, out: Path, lm, context: int | None, judge: str,
+          seed: int = 0) -> tuple[Path, float]:
     from longform import AgentWrite, WriteSettings
 
     name = f"k{candidates}" + (f"-{judge}" if candidates > 1 else "") + (f"-c{context}" if context else "")
-    run = out / name / item["id"]
+    run = out / name / (item["id"] + (f"-s{seed}" if seed else ""))  # seed 0 keeps the older runs' names
     started = time.perf_counter()
     settings = WriteSettings(target_words=item["length"], candidates=candidates, context_tokens=context,
-                             candidate_judge=judge)
+                             candidate_judge=judge, seed=seed)
     AgentWrite(lm, settings).run(item["prompt"], run, resume=run.exists())
     return run, time.perf_counter() - started
 
@@ -94,6 +95,8 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=1, help="documents written at once (one process)")
     p.add_argument("--judge", choices=("panel", "lexical"), default="panel", help="the candidate judge")
     p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
+    # one seed says little: on the demo request seeds 0-2 of one engine scored 20, 66 and 14
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="write each request once per seed")
     args = p.parse_args()
     from longform import load_backend
     from longform.quality.documents import measure_run
@@ -110,10 +113,11 @@ def main() -> None:
         lm = load_backend("embedded", threads=args.threads, parallel=parallel)  # 1: no batch decoder
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-            runs = list(pool.map(lambda it: write(it, k, args.out, lm, args.context, args.judge), chosen))
+            jobs = [(it, seed) for seed in args.seeds for it in chosen]
+            runs = list(pool.map(lambda job: write(job[0], k, args.out, lm, args.context, args.judge, job[1]), jobs))
         seconds = time.perf_counter() - started  # wall time of this setting: documents overlap
         panels, lengths, words, tokens = [], [], 0, 0
-        for it, (run, took) in zip(chosen, runs):
+        for (it, _seed), (run, took) in zip(jobs, runs):
             panel = measure_run(run)
             got = count_words((run / "document.md").read_text(encoding="utf-8"))
             panels.append(panel), lengths.append((it["length"], got))
@@ -122,7 +126,8 @@ def main() -> None:
         rows[k] = summary(panels, lengths, seconds, words, tokens)
     single_topic = statistics.fmean(s["on_topic"] for s in singles)
     base = rows[args.candidates[0]]["seconds_per_word"]
-    print(f"{len(chosen)} request(s); the single answers' on-topic share: {single_topic:.3f}")
+    print(f"{len(chosen)} request(s) × {len(args.seeds)} seed(s); the single answers' on-topic share: "
+          f"{single_topic:.3f}")
     print(" K   words    S_l  on-topic  ÷single  first  last  last÷first  restated  meta  quality  s/word ÷ K=1"
           "  tokens/word")
     for k, r in rows.items():
