@@ -28,6 +28,11 @@ DEMO_PLAN = ["The Early Days: How Lighthouses Begin", "Building a Lifecycle: Fro
     ("Write a 2000-word story about a dragon.", []),  # no list
     ("Write a blog post: My trip to Japan. Include details.", []),  # one item is a title, not parts
     ("Topics: a, b", []),  # no content terms
+    ("Write an essay about tea: at least 2,000 words, a formal tone, three sections.", []),  # requirements
+    ("写一篇关于茶的文章：不少于2000字，语气正式。", []),
+    ("介绍汉字：起源、字形演变、书法。", ["起源", "字形演变", "书法"]),  # 字 alone is no requirement
+    ("Write a story about a knight: 1) the quest begins, 2) the dragon's cave, 3) the long road home.",
+     ["The quest begins", "The dragon's cave", "The long road home"]),  # enumerators go
 ])
 def test_request_facets(instruction, facets):
     assert request_facets(instruction) == facets

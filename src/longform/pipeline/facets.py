@@ -25,6 +25,11 @@ _LIST_START = re.compile(r":\s+|\b(?:including|covering|such as)\s+|[：]|包括
 _SPLIT_EN = re.compile(r",\s*(?:and|or)\s+|,\s*|;\s*|\s+and\s+(?=(?:how|why|what|who|when|where|which)\b)",
                        re.IGNORECASE)
 _SPLIT_ZH = re.compile(r"[、，；]|以及|和")
+# a list of requirements, not of parts: "at least 2,000 words, a formal tone, three sections"
+_REQUIREMENT = re.compile(r"\b(words?|tone|style|format|paragraphs?|sections?|length|audience|markdown|bullet|"
+                          r"headings?|first person|third person)\b|\d+\s*字|字数|段落|语气|风格|格式",
+                          re.IGNORECASE)
+_ENUMERATOR = re.compile(r"^\s*(?:\(?\d+[.)]|\(?[a-z][)]|[-*•])\s*")
 _SENTENCE_END = re.compile(r"[.!?。！？]")
 _PRONOUNS = re.compile(r"\b(they|them|it)\b", re.IGNORECASE)
 _POSSESSIVES = re.compile(r"\b(their|its)\b", re.IGNORECASE)
@@ -45,9 +50,9 @@ def request_facets(instruction: str) -> list[str]:
     end = _SENTENCE_END.search(rest)
     listed = rest[:end.start()] if end else rest
     chinese = bool(re.search(r"[\u4e00-\u9fff]", listed))
-    pieces = [p.strip(" .") for p in (_SPLIT_ZH if chinese else _SPLIT_EN).split(listed)]
+    pieces = [_ENUMERATOR.sub("", p).strip(" .") for p in (_SPLIT_ZH if chinese else _SPLIT_EN).split(listed)]
     pieces = [p for p in pieces if p]
-    if not MIN_FACETS <= len(pieces) <= MAX_FACETS:
+    if not MIN_FACETS <= len(pieces) <= MAX_FACETS or any(_REQUIREMENT.search(p) for p in pieces):
         return []
     if any(len(p.split()) > MAX_FACET_WORDS or not key_terms(p) for p in pieces if not chinese):
         return []
