@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 
+from ..text import detect_language
 from .plan import Section
-from .terms import key_terms as _terms
-from .terms import request_subject
+from .terms import key_terms, request_subject
 
 MIN_FACETS, MAX_FACETS = 2, 8
 MAX_FACET_WORDS = 12
@@ -36,8 +36,9 @@ _POSSESSIVES = re.compile(r"\b(their|its)\b", re.IGNORECASE)
 _QUANTIFIER = re.compile(r"\b(many|most|some|few|all|so many)\b", re.IGNORECASE)
 
 
-def key_terms(text: str) -> frozenset[str]:
-    return _terms(text, irregular=True)
+def _part_terms(text: str) -> frozenset[str]:
+    """Key terms with irregular stems ("built" is "build"): a plan's "Building…" covers "how they were built"."""
+    return key_terms(text, irregular=True)
 
 
 def request_facets(instruction: str) -> list[str]:
@@ -49,12 +50,12 @@ def request_facets(instruction: str) -> list[str]:
     head, rest = instruction[:match.start()], instruction[match.end():]
     end = _SENTENCE_END.search(rest)
     listed = rest[:end.start()] if end else rest
-    chinese = bool(re.search(r"[\u4e00-\u9fff]", listed))
+    chinese = detect_language(listed) == "zh"
     pieces = [_ENUMERATOR.sub("", p).strip(" .") for p in (_SPLIT_ZH if chinese else _SPLIT_EN).split(listed)]
     pieces = [p for p in pieces if p]
     if not MIN_FACETS <= len(pieces) <= MAX_FACETS or any(_REQUIREMENT.search(p) for p in pieces):
         return []
-    if any(len(p.split()) > MAX_FACET_WORDS or not key_terms(p) for p in pieces if not chinese):
+    if any(len(p.split()) > MAX_FACET_WORDS or not _part_terms(p) for p in pieces if not chinese):
         return []
     subject = request_subject(head)
     return [_heading(p, subject) for p in pieces]
@@ -65,7 +66,7 @@ def _heading(piece: str, subject: str) -> str:
     "why many still stand today" -> "Why many lighthouses still stand today"."""
     if subject:
         piece = _POSSESSIVES.sub(f"{subject}'", _PRONOUNS.sub(subject, piece))
-        if not key_terms(subject) & key_terms(piece):
+        if not _part_terms(subject) & _part_terms(piece):
             piece = _QUANTIFIER.sub(lambda m: f"{m.group(0)} {subject}", piece, count=1)
     return piece[:1].upper() + piece[1:]
 
@@ -78,10 +79,11 @@ def cover_facets(sections: list[Section], instruction: str, fixed: frozenset[int
     facets = request_facets(instruction)
     if not facets:
         return []
-    missing = [f for f in facets if not any(_own_terms(f, facets) & key_terms(s.point) for s in sections)]
+    own = {f: _own_terms(f, facets) for f in facets}
+    missing = [f for f in facets if not any(own[f] & _part_terms(s.point) for s in sections)]
     notes = []
     for facet in missing:
-        victim = _least_needed(sections, instruction, fixed, facets)
+        victim = _least_needed(sections, instruction, fixed, own)
         if victim is None:
             break
         notes.append(f"point {victim.index} {victim.point!r} gave way to a part the request names: {facet!r}")
@@ -90,18 +92,18 @@ def cover_facets(sections: list[Section], instruction: str, fixed: frozenset[int
 
 
 def _own_terms(facet: str, facets: list[str]) -> frozenset[str]:
-    others = set().union(*(key_terms(f) for f in facets if f != facet))
-    return key_terms(facet) - others or key_terms(facet)
+    others = set().union(*(_part_terms(f) for f in facets if f != facet))
+    return _part_terms(facet) - others or _part_terms(facet)
 
 
-def _least_needed(sections, instruction, fixed, facets) -> Section | None:
+def _least_needed(sections, instruction, fixed, own: dict[str, frozenset[str]]) -> Section | None:
     """The point that adds least: one not about the request, else the one with the fewest terms
     no earlier point holds; never the only point covering a named part."""
-    request, seen, scores = key_terms(instruction), set(), []
-    covering = [[i for i, s in enumerate(sections) if _own_terms(f, facets) & key_terms(s.point)] for f in facets]
+    request, seen, scores = _part_terms(instruction), set(), []
+    covering = [[i for i, s in enumerate(sections) if part & _part_terms(s.point)] for part in own.values()]
     needed = {c[0] for c in covering if len(c) == 1}
     for position, section in enumerate(sections):
-        terms = key_terms(section.point)
+        terms = _part_terms(section.point)
         if position not in fixed and position not in needed:
             about = bool(terms & request)  # points off the request go first, in order
             scores.append(((about, len(terms - seen) if about else 0), position))
