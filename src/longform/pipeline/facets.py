@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 
-from ..text import detect_language
 from .plan import Section
 from .terms import key_terms, request_subject
 
@@ -31,6 +30,7 @@ _REQUIREMENT = re.compile(r"\b(words?|tone|style|format|paragraphs?|sections?|le
                           re.IGNORECASE)
 _ENUMERATOR = re.compile(r"^\s*(?:\(?\d+[.)]|\(?[a-z][)]|[-*•])\s*")
 _SENTENCE_END = re.compile(r"[.!?。！？]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _PRONOUNS = re.compile(r"\b(they|them|it)\b", re.IGNORECASE)
 _POSSESSIVES = re.compile(r"\b(their|its)\b", re.IGNORECASE)
 _QUANTIFIER = re.compile(r"\b(many|most|some|few|all|so many)\b", re.IGNORECASE)
@@ -50,7 +50,7 @@ def request_facets(instruction: str) -> list[str]:
     head, rest = instruction[:match.start()], instruction[match.end():]
     end = _SENTENCE_END.search(rest)
     listed = rest[:end.start()] if end else rest
-    chinese = detect_language(listed) == "zh"
+    chinese = bool(_CJK.search(listed))  # any ideograph: "iPhone、iPad和Mac" splits on 、 and 和
     pieces = [_ENUMERATOR.sub("", p).strip(" .") for p in (_SPLIT_ZH if chinese else _SPLIT_EN).split(listed)]
     pieces = [p for p in pieces if p]
     if not MIN_FACETS <= len(pieces) <= MAX_FACETS or any(_REQUIREMENT.search(p) for p in pieces):
