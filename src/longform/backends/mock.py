@@ -10,7 +10,7 @@ Shipped in the package so users can test their own pipelines without a model:
 request with prose of the length it asks for ("... about 400 words"), capped by
 `max_tokens` (then finish_reason is "length"). A prefilled reply with
 `min_tokens` set is continued by just over that many tokens, like a model that
-stops as soon as it may. Output depends only on the
+stops as soon as it may. Stop strings end the text where they first appear. Output depends only on the
 conversation and the seed, so runs are reproducible across processes.
 """
 
@@ -121,9 +121,12 @@ class MockProvider:
             raise TransientError("mock: injected failure")
         self.calls.append(messages)
         text = self._answer(messages, config)
+        reason = "stop"
+        cut = min((i for i in (text.find(s) for s in config.stop if s) if i >= 0), default=-1)
+        if cut >= 0:  # like a real backend: the text before the first stop string, which is not shown
+            text = text[:cut]
         words = text.split(" ")
         limit = max(1, int(config.max_tokens * self.words_per_token))
-        reason = "stop"
         if len(words) > limit:
             words, reason = words[:limit], "length"
         text = " ".join(words)

@@ -202,8 +202,9 @@ def join_sections(sections: list[SectionRecord]) -> str:
 
 
 def tidy(text: str) -> str:
-    """Section text as the document shows it: stripped, runs of blank lines collapsed."""
-    return re.sub(r"\n{3,}", "\n\n", text.strip())
+    """Section text as the document shows it: stripped, runs of blank lines collapsed, no
+    paragraph opening with a space (a model's first token is often " The")."""
+    return re.sub(r"\n\n[ \t]+", "\n\n", re.sub(r"\n{3,}", "\n\n", text.strip()))
 
 
 def usage_of(calls: list[CallRecord]) -> Usage:
