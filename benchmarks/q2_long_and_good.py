@@ -2,14 +2,15 @@
 quality/panel.py, MiniLM embeddings, calibrated in q1_calibration.py), for several engine settings
 against the same model's single answer to the same prompts.
 
-    python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--judge panel|lexical]
+    python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--steer] [--judge panel|lexical]
         [--data D/longbench_write_en.jsonl --limit 24] [--words 3000] [--seeds 0 1 2]
 
 Without --data it writes the demo request. Each document is a run directory under --out, resumed
 when the script is run again (a killed run loses at most a section). Prints per setting: words,
 S_l, on-topic share (similarity of 80-word chunks to the instruction), its first and last decile
-and their ratio, restated and meta-talk shares, the panel's quality score, and seconds per output
-word relative to the first setting; then one JSON line.
+and their ratio, restated and meta-talk shares, the panel's quality score, seconds per output
+word relative to the first setting and P2 (prefill tokens per output token, every call counted);
+then one JSON line. With --steer each K is also run steered (WriteSettings.steer).
 """
 
 from __future__ import annotations
@@ -37,20 +38,21 @@ def items(args) -> list[dict]:
             for it in load_items(args.data, subset=args.subset, order="spread", limit=args.limit)]
 
 
-def tokens_written(run: Path) -> int:
-    """Every token the run's calls generated (plan, sections, summaries and the candidates not kept)."""
-    return json.loads((run / "trace.json").read_text(encoding="utf-8"))["totals"]["completion_tokens"]
+def totals(run: Path) -> dict:
+    """What the run's calls cost: every call counted (plan, sections, summaries, candidates not kept)."""
+    return json.loads((run / "trace.json").read_text(encoding="utf-8"))["totals"]
 
 
 def write(item: dict, candidates: int, out: Path, lm, context: int | None, judge: str,
-          seed: int = 0) -> tuple[Path, float]:
+          seed: int = 0, steer: bool = False) -> tuple[Path, float]:
     from longform import AgentWrite, WriteSettings
 
     name = f"k{candidates}" + (f"-{judge}" if candidates > 1 else "") + (f"-c{context}" if context else "")
+    name += "-steer" if steer else ""
     run = out / name / (item["id"] + (f"-s{seed}" if seed else ""))  # seed 0 keeps the older runs' names
     started = time.perf_counter()
     settings = WriteSettings(target_words=item["length"], candidates=candidates, context_tokens=context,
-                             candidate_judge=judge, seed=seed)
+                             candidate_judge=judge, seed=seed, steer=steer)
     AgentWrite(lm, settings).run(item["prompt"], run, resume=run.exists())
     return run, time.perf_counter() - started
 
@@ -67,7 +69,8 @@ def single(item: dict, out: Path, lm, tokens: int) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def summary(panels: list[dict], lengths: list[tuple[int, int]], seconds: float, words: int, tokens: int) -> dict:
+def summary(panels: list[dict], lengths: list[tuple[int, int]], seconds: float, words: int, tokens: int,
+            prefill: int) -> dict:
     from longform.evals.scores import length_score
 
     mean = lambda key: statistics.fmean(p[key] for p in panels if p.get(key) is not None)  # noqa: E731
@@ -78,7 +81,8 @@ def summary(panels: list[dict], lengths: list[tuple[int, int]], seconds: float, 
             "on_topic": mean("on_topic"), "first_decile": first, "last_decile": last,
             "last_over_first": last / first if first else 0.0,
             "restated": mean("restated_share"), "meta": mean("meta_share"), "quality": mean("quality_score"),
-            "seconds_per_word": seconds / max(words, 1), "tokens_per_word": tokens / max(words, 1)}
+            "seconds_per_word": seconds / max(words, 1), "tokens_per_word": tokens / max(words, 1),
+            "P2": prefill / max(tokens, 1)}
 
 
 def main() -> None:
@@ -93,6 +97,7 @@ def main() -> None:
     # two llama.cpp thread teams on two cores slow each other many times over: beside another job, use 1
     p.add_argument("--threads", type=int, help="llama.cpp threads (default: one per core)")
     p.add_argument("--concurrency", type=int, default=1, help="documents written at once (one process)")
+    p.add_argument("--steer", action="store_true", help="also write each K steered")
     p.add_argument("--judge", choices=("panel", "lexical"), default="panel", help="the candidate judge")
     p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
     # one seed says little: on the demo request seeds 0-2 of one engine scored 20, 66 and 14
@@ -108,36 +113,40 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         answers = list(pool.map(lambda it: single(it, args.out, single_lm, args.single_tokens), chosen))
     singles = [measure(text, it["prompt"]) for it, text in zip(chosen, answers)]
-    for k in args.candidates:
+    for k, steer in [(k, False) for k in args.candidates] + [(k, True) for k in args.candidates if args.steer]:
+        label = f"{k}{' steer' if steer else ''}"
         parallel = k * args.concurrency  # the embedded model decodes every document's candidates together
         lm = load_backend("embedded", threads=args.threads, parallel=parallel)  # 1: no batch decoder
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             jobs = [(it, seed) for seed in args.seeds for it in chosen]
-            runs = list(pool.map(lambda job: write(job[0], k, args.out, lm, args.context, args.judge, job[1]), jobs))
+            runs = list(pool.map(lambda job: write(job[0], k, args.out, lm, args.context, args.judge, job[1],
+                                                   steer), jobs))
         seconds = time.perf_counter() - started  # wall time of this setting: documents overlap
-        panels, lengths, words, tokens = [], [], 0, 0
+        panels, lengths, words, tokens, prefill = [], [], 0, 0, 0
         for (it, _seed), (run, took) in zip(jobs, runs):
             panel = measure_run(run)
             got = count_words((run / "document.md").read_text(encoding="utf-8"))
             panels.append(panel), lengths.append((it["length"], got))
-            words, tokens = words + got, tokens + tokens_written(run)
-            print(f"  k={k} {it['id']}: {got} words, on topic {panel['on_topic']:.2f}, {took:.0f} s", file=sys.stderr)
-        rows[k] = summary(panels, lengths, seconds, words, tokens)
+            cost = totals(run)
+            words, tokens, prefill = words + got, tokens + cost["completion_tokens"], prefill + cost["prefill_tokens"]
+            print(f"  {label} {it['id']}: {got} words, on topic {panel['on_topic']:.2f}, {took:.0f} s", file=sys.stderr)
+        rows[label] = summary(panels, lengths, seconds, words, tokens, prefill)
     single_topic = statistics.fmean(s["on_topic"] for s in singles)
-    base = rows[args.candidates[0]]["seconds_per_word"]
+    base = next(iter(rows.values()))["seconds_per_word"]
     print(f"{len(chosen)} request(s) × {len(args.seeds)} seed(s); the single answers' on-topic share: "
           f"{single_topic:.3f}")
-    print(" K   words    S_l  on-topic  ÷single  first  last  last÷first  restated  meta  quality  s/word ÷ K=1"
-          "  tokens/word")
+    print(" K        words    S_l  on-topic  ÷single  first  last  last÷first  restated  meta  quality  s/word ÷ first"
+          "  tokens/word    P2")
     for k, r in rows.items():
-        print(f"{k:2d} {r['words']:7d} {r['S_l']:6.1f} {r['on_topic']:9.3f} {r['on_topic'] / single_topic:8.2f} "
+        print(f"{k:7s} {r['words']:7d} {r['S_l']:6.1f} {r['on_topic']:9.3f} {r['on_topic'] / single_topic:8.2f} "
               f"{r['first_decile']:6.2f} {r['last_decile']:5.2f} {r['last_over_first']:10.2f} {r['restated']:9.3f} "
-              f"{r['meta']:5.3f} {r['quality']:8.1f} {r['seconds_per_word'] / base:12.2f} {r['tokens_per_word']:12.2f}")
-    last = rows[args.candidates[-1]]
+              f"{r['meta']:5.3f} {r['quality']:8.1f} {r['seconds_per_word'] / base:14.2f} {r['tokens_per_word']:12.2f} "
+              f"{r['P2']:5.3f}")
+    last = list(rows.values())[-1]
     print(json.dumps({"benchmark": "Q2", "requests": len(chosen), "single_on_topic": round(single_topic, 4),
                       "ratio": round(last["on_topic"] / single_topic, 4),
-                      "settings": {str(k): {n: round(v, 4) for n, v in r.items()} for k, r in rows.items()}}))
+                      "settings": {k: {n: round(v, 4) for n, v in r.items()} for k, r in rows.items()}}))
 
 
 if __name__ == "__main__":

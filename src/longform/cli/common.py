@@ -52,6 +52,9 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--candidate-judge", choices=("panel", "lexical"), default="panel",
                        help="what picks the candidates: the quality panel's encoder (on topic, not restating; "
                             "needs longform[quality]) or request-word counts (default: %(default)s)")
+    group.add_argument("--steer", action="store_true",
+                       help="continuous layout: every ~200 words, a short user turn names the part being written "
+                            "again, where the model writes (calls end at paragraph ends)")
     group.add_argument("--no-length-control", action="store_true",
                        help="keep the plan's budgets instead of rebalancing toward the target")
 
@@ -60,7 +63,7 @@ def write_settings_from_args(args: argparse.Namespace, **extra):
     from ..pipeline.runner import WriteSettings
 
     return WriteSettings(layout=args.layout, context_tokens=args.context, candidates=args.candidates,
-                         candidate_judge=args.candidate_judge,
+                         candidate_judge=args.candidate_judge, steer=args.steer,
                          control_length=not args.no_length_control, generation=generation_from_args(args), **extra)
 
 

@@ -15,16 +15,29 @@ request is new to it), and the conversation restarts as
 which is a fraction of the window, so rolls are rare and each costs one short
 prefill. Every roll is saved (`context.json`) so a resumed run restores the
 context an uninterrupted one had.
+
+Steered (`steer=True`): after every `STEER_WORDS` words of a part the reply is cut
+at a paragraph end and a short user turn names the part's plan point again, right
+where the model writes, instead of thousands of tokens up. The turns are read off
+the text alone (headings and paragraph ends), so a prompt is still the previous one
+plus new text when each call ends at a paragraph end, and a resumed run sees the
+turns an uninterrupted one saw.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 from .. import prompts
 from ..backends.base import Messages
 from ..text import count_words, split_sentences
 from .plan import Plan
+
+# Words of a part between two steering turns: each turn costs ~30 prompt tokens, so a
+# turn per ~250 written tokens keeps P2's share of it near 0.1. A CJK word is a character.
+STEER_WORDS = {"en": 200, "zh": 400}
+_HEADING = re.compile(r"(?:^|\n\n)## ")
 
 
 @dataclass
@@ -37,8 +50,8 @@ class Roll:
 
 class RollingContext:
     def __init__(self, instruction: str, plan: Plan, lang: str, rolls: list[Roll] | None = None,
-                 keep_words: int = 120, outline_ahead: int = 8, summary_words: int = 120):
-        self.instruction, self.plan, self.lang = instruction, plan, lang
+                 keep_words: int = 120, outline_ahead: int = 8, summary_words: int = 120, steer: bool = False):
+        self.instruction, self.plan, self.lang, self.steer = instruction, plan, lang, steer
         self.rolls = list(rolls or [])
         self.keep_words, self.outline_ahead, self.summary_words = keep_words, outline_ahead, summary_words
 
@@ -51,7 +64,7 @@ class RollingContext:
         made during a section that was lost to a crash are forgotten."""
         kept = [r for r in self.rolls if r.section <= finished_sections and r.kept_from <= len(document)]
         return RollingContext(self.instruction, self.plan, self.lang, kept,
-                              self.keep_words, self.outline_ahead, self.summary_words)
+                              self.keep_words, self.outline_ahead, self.summary_words, self.steer)
 
     def _head(self) -> Messages:
         roll = self.last
@@ -71,14 +84,61 @@ class RollingContext:
                 {"role": "user", "content": task}]
 
     def messages(self, document: str) -> Messages:
-        """The call that continues `document` (the whole text so far, headings included)."""
+        """The call that continues `document` (the whole text so far, headings included).
+        Steered, it may end with a user turn: the next paragraph starts a new reply."""
         start = self.last.kept_from if self.last else 0
-        return self._head() + [{"role": "assistant", "content": document[start:]}]
+        if not self.steer:
+            return self._head() + [{"role": "assistant", "content": document[start:]}]
+        return self._head() + self._steered(document, start)
+
+    def _steered(self, document: str, start: int) -> Messages:
+        """The kept text as replies cut by steering turns (see the module docstring)."""
+        turns, group, _ = self._groups(document, start)
+        if group != [""]:  # "": the document ends at a paragraph end right after a turn
+            turns.append({"role": "assistant", "content": "\n\n".join(group)})
+        return turns
+
+    def _groups(self, document: str, start: int) -> tuple[Messages, list[str], int]:
+        """(the turns before the open reply, the open reply's paragraphs, words since the last
+        turn or heading). A turn comes before a paragraph once `steer_words` words follow the
+        last turn or heading; a heading stays with the text before it, as it steers by itself."""
+        part = len(_HEADING.findall(document[:start]))  # headings so far: the part being written
+        turns: Messages = []
+        group: list[str] = []
+        words = 0
+        for paragraph in document[start:].split("\n\n"):
+            heading = paragraph.startswith("## ")
+            if heading:
+                part += 1
+            elif group and words >= self.steer_words:
+                turns += [{"role": "assistant", "content": "\n\n".join(group)}, self._steer_turn(part)]
+                group, words = [], 0
+            group.append(paragraph)
+            words = 0 if heading else words + count_words(paragraph)
+        return turns, group, words
+
+    @property
+    def steer_words(self) -> int:
+        return STEER_WORDS.get(self.lang, STEER_WORDS["en"])
+
+    def words_to_turn(self, document: str) -> int:
+        """Steered: words still to write before the next paragraph end brings a steering turn
+        (0: the paragraph being written is the last before one)."""
+        start = self.last.kept_from if self.last else 0
+        return max(0, self.steer_words - self._groups(document, start)[2])
+
+    def _steer_turn(self, part: int) -> dict:
+        sections = self.plan.sections
+        point = sections[min(max(part, 1), len(sections)) - 1].point
+        return {"role": "user", "content": prompts.render("steer", lang=self.lang, point=point)}
 
     def summary_messages(self, document: str) -> Messages:
         """A branch off the current conversation asking for a summary of everything so far."""
         request = prompts.render("summary_request", lang=self.lang, words=self.summary_words)
-        return self.messages(document) + [{"role": "user", "content": request}]
+        messages = self.messages(document)
+        if messages[-1]["role"] == "user":  # a steering turn: the summary request takes its place
+            messages = messages[:-1]
+        return messages + [{"role": "user", "content": request}]
 
     def roll(self, document: str, section: int, summary: str, rule: str = "official") -> Roll:
         """Restart the conversation after `document`'s last `keep_words` words."""

@@ -27,4 +27,5 @@ class WriteSettings:
     candidate_judge: str = "panel"  # which judge picks them: panel (candidate_panel.py) or lexical
     live_tokens: int | None = None  # continuous layout: calls of at most this many tokens, each ending in
     # settled text (SectionReport.settled) a stream can send at once; None: a call per section
+    steer: bool = False  # continuous layout: the part's plan point restated every ~200 words (rolling.py)
     length: LengthPolicy = field(default_factory=LengthPolicy)

@@ -31,6 +31,9 @@ SUMMARY_TOKENS = 240
 SUMMARY_RESERVE = SUMMARY_TOKENS + 96  # kept free in every prompt: the summary branch must fit too
 MIN_CHUNK = 128  # a call with less room than this rolls the context first
 CANDIDATE_TOKENS = 160  # with candidate search, a call writes about a paragraph, so the choice comes often
+PARAGRAPH = "\n\n"  # steered, a call due for a steering turn ends at a paragraph end, where the turn comes
+STEER_CALLS = 4  # steered, calls are shorter: this many times the policy's calls per section
+MIN_STEER_CALL = 24  # tokens: a call that stops short of a turn writes at least this much
 RESAMPLE_ROUNDS = 1  # extra rounds of candidates when the best one fails the judge
 
 
@@ -55,8 +58,9 @@ class ContinuousLayout(SectionLayout):
 
     def resume(self, state: RunState) -> None:
         saved = RollingContext.rolls_from(state.run_dir.load_context())
-        self.context = RollingContext(state.meta.instruction, state.plan, state.meta.language, saved).restored(
-            len(state.done), state.raw_text())
+        self.steer = state.settings.steer
+        self.context = RollingContext(state.meta.instruction, state.plan, state.meta.language, saved,
+                                      steer=self.steer).restored(len(state.done), state.raw_text())
         self.rate = TokenRate(state.section_settings.tokens_per_word)
         for record in state.done:  # a resumed run knows the rate an uninterrupted one would have
             self.rate.add(record.completion_tokens, record.generated_words)
@@ -87,7 +91,7 @@ class ContinuousLayout(SectionLayout):
         if heading:
             report.delta(heading)
         stalls = 0
-        calls = self.length.policy.max_calls * (1 if self.candidates == 1 and not self.live else 3)  # shorter calls
+        calls = self.length.policy.max_calls * self._calls_factor()
         while len(draft.completions) < calls:
             missing = self.length.missing(draft.text, budget, final)
             if not missing:
@@ -102,6 +106,12 @@ class ContinuousLayout(SectionLayout):
         self._finish(draft, budget, report)
         return draft
 
+    def _calls_factor(self) -> int:
+        """How many more calls a section may take when calls are short."""
+        if self.steer:
+            return STEER_CALLS
+        return 1 if self.candidates == 1 and not self.live else 3
+
     def _chunk(self, index: int, prefix: str, heading: str, draft: SectionDraft, missing: int, seed: int,
                report: SectionReport) -> int:
         """One call on the section; returns the words it added once loops and talk about the task are cut."""
@@ -115,8 +125,12 @@ class ContinuousLayout(SectionLayout):
             max_tokens = min(max_tokens, *short_calls)
             min_tokens = min(min_tokens, max_tokens)
         attempt = len(draft.completions) + 1
+        stop = None
+        if self.steer:
+            max_tokens, stop = self._steer_limits(document, max_tokens)
+            min_tokens = min(min_tokens, max_tokens)
         config = self.generation.merged(max_tokens=max_tokens, seed=seed + 7919 * (attempt - 1), prose=True,
-                                        min_tokens=min_tokens)
+                                        min_tokens=min_tokens, stop=stop)
         if self.candidates > 1:
             completion = self._best_candidate(messages, config, document, attempt, draft, report)
         else:
@@ -125,8 +139,13 @@ class ContinuousLayout(SectionLayout):
         draft.completions.append(completion)
         draft.generated_words += count_words(completion.text, self.rule)
         report.call("section", attempt, completion)
-        # a headless piece may open with chatter
-        new = completion.text if draft.text else clean_section(completion.text)
+        # a headless piece may open with chatter, and so may a paragraph after a steering turn
+        new = completion.text
+        if not draft.text:
+            new = clean_section(new)
+        elif self.steer and document.endswith(PARAGRAPH):
+            cleaned = clean_section(new)  # only when it drops chatter: the model's own leading space stays,
+            new = new if cleaned == new.strip() else cleaned  # or its tokens no longer match the KV cache
         loop = find_loop(new, document[-LOOP_LOOKBACK:])
         if loop is not None:
             new = new[:loop]
@@ -135,8 +154,20 @@ class ContinuousLayout(SectionLayout):
             report.replay("cut a repeated passage", draft.text)
         else:
             draft.text += new
+            if config.stop and new.strip() and completion.finish_reason == "stop":
+                draft.text += PARAGRAPH  # the stop string was the paragraph end
         self._drop_meta(draft, heading, attempt, report)
         return count_words(draft.text, self.rule) - before
+
+    def _steer_limits(self, document: str, max_tokens: int) -> tuple[int, tuple[str, ...] | None]:
+        """(max tokens, stop strings) of a steered call. Due for a steering turn, it ends at the
+        paragraph end where the turn comes; before that, about where the turn falls due, so that
+        every turn sits at the end of a call and no prompt cuts into text the cache holds whole.
+        Stopping at every paragraph end instead taught the model one-sentence paragraphs."""
+        to_turn = self.context.words_to_turn(document)
+        if not to_turn:
+            return max_tokens, (PARAGRAPH,)
+        return min(max_tokens, max(MIN_STEER_CALL, self.rate.tokens_for(to_turn))), None
 
     def _best_candidate(self, messages, config, document: str, attempt: int, draft: SectionDraft,
                         report: SectionReport) -> Completion:
@@ -201,7 +232,7 @@ class ContinuousLayout(SectionLayout):
         return self.lm.count_tokens(messages) + SUMMARY_RESERVE + MIN_CHUNK <= self.window
 
     def _finish(self, draft: SectionDraft, budget: int, report: SectionReport) -> None:
-        text = self.length.fit(draft.text, budget, draft.finish_reason)
+        text = self.length.fit(draft.text.rstrip() if self.steer else draft.text, budget, draft.finish_reason)
         if text != draft.text:
             draft.text = text
             report.replay("trimmed to length", draft.text)
