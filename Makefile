@@ -37,7 +37,7 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.llama
 	touch $@ $(VENV)/.base
 
 demo: $(VENV)/.base
-	$(BIN)/longform write "$(DEMO_INSTRUCTION)" --out $(DEMO_OUT) --resume
+	$(BIN)/longform write "$(DEMO_INSTRUCTION)" --out $(DEMO_OUT) --resume --fresh-parts
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks tools

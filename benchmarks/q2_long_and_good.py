@@ -2,7 +2,7 @@
 quality/panel.py, MiniLM embeddings, calibrated in q1_calibration.py), for several engine settings
 against the same model's single answer to the same prompts.
 
-    python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--steer] [--judge panel|lexical]
+    python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--steer] [--fresh] [--judge panel|lexical]
         [--data D/longbench_write_en.jsonl --limit 24] [--words 3000] [--seeds 0 1 2]
 
 Without --data it writes the demo request. Each document is a run directory under --out, resumed
@@ -10,7 +10,8 @@ when the script is run again (a killed run loses at most a section). Prints per 
 S_l, on-topic share (similarity of 80-word chunks to the instruction), its first and last decile
 and their ratio, restated and meta-talk shares, the panel's quality score, seconds per output
 word relative to the first setting and P2 (prefill tokens per output token, every call counted);
-then one JSON line. With --steer each K is also run steered (WriteSettings.steer).
+then one JSON line. With --steer each K is also run steered (WriteSettings.steer), with --fresh with
+fresh parts (WriteSettings.fresh_parts).
 """
 
 from __future__ import annotations
@@ -44,15 +45,16 @@ def totals(run: Path) -> dict:
 
 
 def write(item: dict, candidates: int, out: Path, lm, context: int | None, judge: str,
-          seed: int = 0, steer: bool = False) -> tuple[Path, float]:
+          seed: int = 0, variant: str = "") -> tuple[Path, float]:
     from longform import AgentWrite, WriteSettings
 
     name = f"k{candidates}" + (f"-{judge}" if candidates > 1 else "") + (f"-c{context}" if context else "")
-    name += "-steer" if steer else ""
+    name += f"-{variant}" if variant else ""
     run = out / name / (item["id"] + (f"-s{seed}" if seed else ""))  # seed 0 keeps the older runs' names
     started = time.perf_counter()
     settings = WriteSettings(target_words=item["length"], candidates=candidates, context_tokens=context,
-                             candidate_judge=judge, seed=seed, steer=steer)
+                             candidate_judge=judge, seed=seed, steer=variant == "steer",
+                             fresh_parts=variant == "fresh")
     AgentWrite(lm, settings).run(item["prompt"], run, resume=run.exists())
     return run, time.perf_counter() - started
 
@@ -98,6 +100,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, help="llama.cpp threads (default: one per core)")
     p.add_argument("--concurrency", type=int, default=1, help="documents written at once (one process)")
     p.add_argument("--steer", action="store_true", help="also write each K steered")
+    p.add_argument("--fresh", action="store_true", help="also write each K with fresh parts")
     p.add_argument("--judge", choices=("panel", "lexical"), default="panel", help="the candidate judge")
     p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
     # one seed says little: on the demo request seeds 0-2 of one engine scored 20, 66 and 14
@@ -113,15 +116,16 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         answers = list(pool.map(lambda it: single(it, args.out, single_lm, args.single_tokens), chosen))
     singles = [measure(text, it["prompt"]) for it, text in zip(chosen, answers)]
-    for k, steer in [(k, False) for k in args.candidates] + [(k, True) for k in args.candidates if args.steer]:
-        label = f"{k}{' steer' if steer else ''}"
+    variants = [""] + [v for v, on in (("steer", args.steer), ("fresh", args.fresh)) if on]
+    for variant, k in [(v, k) for v in variants for k in args.candidates]:
+        label = f"{k} {variant}".strip()
         parallel = k * args.concurrency  # the embedded model decodes every document's candidates together
         lm = load_backend("embedded", threads=args.threads, parallel=parallel)  # 1: no batch decoder
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             jobs = [(it, seed) for seed in args.seeds for it in chosen]
             runs = list(pool.map(lambda job: write(job[0], k, args.out, lm, args.context, args.judge, job[1],
-                                                   steer), jobs))
+                                                   variant), jobs))
         seconds = time.perf_counter() - started  # wall time of this setting: documents overlap
         panels, lengths, words, tokens, prefill = [], [], 0, 0, 0
         for (it, _seed), (run, took) in zip(jobs, runs):

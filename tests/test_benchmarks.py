@@ -45,17 +45,19 @@ def test_benchmark_runs_at_toy_size(script):
 
 
 def test_q2_runs_at_toy_size(tmp_path):
-    """Q2 writes documents and grades them with the panel: four settings on a 40-word demo request."""
+    """Q2 writes documents and grades them with the panel: six settings on a 40-word demo request."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
     args = ["--out", str(tmp_path), "--words", "40", "--candidates", "1", "2", "--single-tokens", "48",
-            "--seeds", "0", "1", "--steer"]
+            "--seeds", "0", "1", "--steer", "--fresh"]
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "q2_long_and_good.py"), *args],
                           capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(result["settings"]) == {"1", "2", "1 steer", "2 steer"} and math.isfinite(result["ratio"])
+    assert set(result["settings"]) == {"1", "2", "1 steer", "2 steer", "1 fresh", "2 fresh"}
+    assert math.isfinite(result["ratio"])
     assert (tmp_path / "k2-panel" / "demo" / "document.md").exists()
     assert (tmp_path / "k1" / "demo-s1" / "document.md").exists()  # one document per seed
     assert "1 request(s) × 2 seed(s)" in done.stdout
     assert all(r["tokens_per_word"] > 0 and r["P2"] > 0 for r in result["settings"].values())
     assert (tmp_path / "k1-steer" / "demo" / "document.md").exists()
+    assert (tmp_path / "k2-panel-fresh" / "demo-s1" / "document.md").exists()

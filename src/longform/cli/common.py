@@ -55,6 +55,10 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--steer", action="store_true",
                        help="continuous layout: every ~200 words, a short user turn names the part being written "
                             "again, where the model writes (calls end at paragraph ends)")
+    group.add_argument("--fresh-parts", action="store_true",
+                       help="continuous layout: each part starts a fresh conversation holding the task, the parts "
+                            "done and to come, and the last paragraph, so the model reads the task, not pages of "
+                            "its own text")
     group.add_argument("--no-length-control", action="store_true",
                        help="keep the plan's budgets instead of rebalancing toward the target")
 
@@ -64,6 +68,7 @@ def write_settings_from_args(args: argparse.Namespace, **extra):
 
     return WriteSettings(layout=args.layout, context_tokens=args.context, candidates=args.candidates,
                          candidate_judge=args.candidate_judge, steer=args.steer,
+                         fresh_parts=args.fresh_parts,
                          control_length=not args.no_length_control, generation=generation_from_args(args), **extra)
 
 

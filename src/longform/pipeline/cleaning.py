@@ -29,6 +29,10 @@ _PART_LABEL = re.compile(
     re.IGNORECASE,
 )
 
+# "Original:", "Rewritten text:": a label a small model puts before a part it was not asked
+# to rewrite (seen when a part starts a fresh conversation); the text after it stays
+_REWRITE_LABEL = re.compile(
+    r"^\s*\**(original|rewritten|revised|continued)( text| version| part \d+)?\**\s*(:\s*|$)", re.IGNORECASE)
 
 # A paragraph about the task is usually one or two short lines ("Here is part 2:");
 # in a longer one only the sentences that talk about the task go, since a small
@@ -64,6 +68,8 @@ def clean_section(text: str) -> str:
     lines = text.strip().splitlines()
     while lines and (not lines[0].strip() or _CHATTER.match(lines[0]) or _PART_LABEL.match(lines[0])):
         lines.pop(0)
+    if lines:
+        lines[0] = _REWRITE_LABEL.sub("", lines[0])
     return "\n".join(lines).strip()
 
 

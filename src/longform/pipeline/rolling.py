@@ -46,12 +46,14 @@ class Roll:
     kept_from: int  # character offset in the document where the kept text starts
     summary: str  # the model's summary of the document before that offset (and earlier summaries)
     words_before: int  # words the summary stands for
+    recap: bool = False  # a fresh part's head: `summary` is where the writing stands, read off the plan
 
 
 class RollingContext:
     def __init__(self, instruction: str, plan: Plan, lang: str, rolls: list[Roll] | None = None,
-                 keep_words: int = 120, outline_ahead: int = 8, summary_words: int = 120, steer: bool = False):
-        self.instruction, self.plan, self.lang, self.steer = instruction, plan, lang, steer
+                 keep_words: int = 120, outline_ahead: int = 8, summary_words: int = 120, steer: bool = False,
+                 fresh: bool = False):
+        self.instruction, self.plan, self.lang, self.steer, self.fresh = instruction, plan, lang, steer, fresh
         self.rolls = list(rolls or [])
         self.keep_words, self.outline_ahead, self.summary_words = keep_words, outline_ahead, summary_words
 
@@ -64,22 +66,24 @@ class RollingContext:
         made during a section that was lost to a crash are forgotten."""
         kept = [r for r in self.rolls if r.section <= finished_sections and r.kept_from <= len(document)]
         return RollingContext(self.instruction, self.plan, self.lang, kept,
-                              self.keep_words, self.outline_ahead, self.summary_words, self.steer)
+                              self.keep_words, self.outline_ahead, self.summary_words, self.steer, self.fresh)
 
     def _head(self) -> Messages:
         roll = self.last
         sections = self.plan.sections
         if len(sections) == 1:
             outline = ""
-        elif roll is None:
+        elif roll is None or self.fresh:  # fresh parts: the same outline in every head, so it stays cached
             outline = self.plan.as_numbered_text(with_words=False)
         else:  # the parts still to come: the rolled head stays small on a 60-part plan
             ahead = sections[roll.section - 1: roll.section - 1 + self.outline_ahead]
             outline = "\n".join(f"{s.index}. {s.point}" for s in ahead)
             if len(sections) > roll.section - 1 + self.outline_ahead:
                 outline += "\n…" if self.lang == "zh" else "\n…and more parts after these."
-        task = prompts.render("continuous_task", lang=self.lang, instruction=self.instruction,
-                              outline=outline, summary=roll.summary if roll else "")
+        recap = roll is not None and roll.recap
+        task = prompts.render("continuous_task", lang=self.lang, instruction=self.instruction, outline=outline,
+                              summary=roll.summary if roll and not recap else "",
+                              recap=roll.summary if recap else "")
         return [{"role": "system", "content": prompts.render("system", lang=self.lang)},
                 {"role": "user", "content": task}]
 
@@ -132,6 +136,14 @@ class RollingContext:
         point = sections[min(max(part, 1), len(sections)) - 1].point
         return {"role": "user", "content": prompts.render("steer", lang=self.lang, point=point)}
 
+    def recap(self, index: int) -> str:
+        """Where the writing stands when part `index` begins, read off the plan: a summary that
+        needs no call, cannot leak a small model's chatter into the prompt, and stays a line long
+        on a 60-part plan."""
+        sections = self.plan.sections
+        return prompts.render("recap", lang=self.lang, done=index - 1, last=sections[index - 2].point,
+                              point=sections[index - 1].point, index=index)
+
     def summary_messages(self, document: str) -> Messages:
         """A branch off the current conversation asking for a summary of everything so far."""
         request = prompts.render("summary_request", lang=self.lang, words=self.summary_words)
@@ -144,6 +156,14 @@ class RollingContext:
         """Restart the conversation after `document`'s last `keep_words` words."""
         kept_from = keep_point(document, self.keep_words, rule)
         roll = Roll(section, kept_from, summary.strip(), count_words(document[:kept_from], rule))
+        self.rolls.append(roll)
+        return roll
+
+    def fresh_start(self, document: str, section: int, rule: str = "official") -> Roll:
+        """Restart the conversation where part `section` begins, keeping none of `document`:
+        after a few hundred words the 135M model follows its own text more than the task, and
+        text it kept carried its drift into the next part (measured in the README)."""
+        roll = Roll(section, len(document), self.recap(section), count_words(document, rule), recap=True)
         self.rolls.append(roll)
         return roll
 

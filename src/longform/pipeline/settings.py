@@ -28,4 +28,5 @@ class WriteSettings:
     live_tokens: int | None = None  # continuous layout: calls of at most this many tokens, each ending in
     # settled text (SectionReport.settled) a stream can send at once; None: a call per section
     steer: bool = False  # continuous layout: the part's plan point restated every ~200 words (rolling.py)
+    fresh_parts: bool = False  # continuous layout: each part starts a fresh conversation (rolling.py, recap)
     length: LengthPolicy = field(default_factory=LengthPolicy)

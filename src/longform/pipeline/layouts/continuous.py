@@ -6,7 +6,8 @@ about the missing number of tokens, at most a little more than that. After each
 call the new text is checked for a loop (a sentence that repeats earlier text);
 the loop is cut off and the next call, with another seed, writes on from the
 cut. When the context would outgrow the working window it rolls first (see
-rolling.py). At the end the section is cut at the sentence nearest its budget.
+rolling.py); with fresh parts it also restarts at every part. At the end the
+section is cut at the sentence nearest its budget.
 """
 
 from __future__ import annotations
@@ -59,8 +60,10 @@ class ContinuousLayout(SectionLayout):
     def resume(self, state: RunState) -> None:
         saved = RollingContext.rolls_from(state.run_dir.load_context())
         self.steer = state.settings.steer
-        self.context = RollingContext(state.meta.instruction, state.plan, state.meta.language, saved,
-                                      steer=self.steer).restored(len(state.done), state.raw_text())
+        self.fresh = state.settings.fresh_parts
+        context = RollingContext(state.meta.instruction, state.plan, state.meta.language, saved,
+                                 steer=self.steer, fresh=self.fresh)
+        self.context = context.restored(len(state.done), state.raw_text())
         self.rate = TokenRate(state.section_settings.tokens_per_word)
         for record in state.done:  # a resumed run knows the rate an uninterrupted one would have
             self.rate.add(record.completion_tokens, record.generated_words)
@@ -90,6 +93,9 @@ class ContinuousLayout(SectionLayout):
         prefix = before + ("\n\n" if before else "")
         if heading:
             report.delta(heading)
+        if self.fresh and before:  # a new conversation: the task, the outline, a recap, this heading
+            self.context.fresh_start(prefix, index, self.rule)
+            report.roll(self.context)
         stalls = 0
         calls = self.length.policy.max_calls * self._calls_factor()
         while len(draft.completions) < calls:
@@ -140,10 +146,11 @@ class ContinuousLayout(SectionLayout):
         draft.generated_words += count_words(completion.text, self.rule)
         report.call("section", attempt, completion)
         # a headless piece may open with chatter, and so may a paragraph after a steering turn
+        # (and a fresh part right after its heading)
         new = completion.text
         if not draft.text:
             new = clean_section(new)
-        elif self.steer and document.endswith(PARAGRAPH):
+        elif (self.steer and document.endswith(PARAGRAPH)) or (self.fresh and draft.text == heading):
             cleaned = clean_section(new)  # only when it drops chatter: the model's own leading space stays,
             new = new if cleaned == new.strip() else cleaned  # or its tokens no longer match the KV cache
         loop = find_loop(new, document[-LOOP_LOOKBACK:])
