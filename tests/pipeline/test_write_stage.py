@@ -38,6 +38,11 @@ def test_ordinary_prose_is_untouched():
     ("**Part 3**\nThe harbor woke.", "The harbor woke."),
     ("好的，以下是第二部分：\n潮水上涨。", "潮水上涨。"),
     ("The harbor woke.", "The harbor woke."),
+    # labels the 135M model put before a part that started a fresh conversation
+    ("Original:\nThe earliest days of lighthouses", "The earliest days of lighthouses"),
+    ("Original Part 1\nIn the early days", "In the early days"),
+    ("Original text: The historical building", "The historical building"),
+    ("Original ideas were rare in the harbor.", "Original ideas were rare in the harbor."),
 ])
 def test_chatter_and_bare_labels_are_stripped_from_the_start(text, cleaned):
     assert clean_section(text) == cleaned
