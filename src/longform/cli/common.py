@@ -56,9 +56,9 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
                        help="continuous layout: every ~200 words, a short user turn names the part being written "
                             "again, where the model writes (calls end at paragraph ends)")
     group.add_argument("--fresh-parts", action="store_true",
-                       help="continuous layout: each part starts a fresh conversation holding the task, the parts "
-                            "done and to come, and the last paragraph, so the model reads the task, not pages of "
-                            "its own text")
+                       help="continuous layout: each part starts a fresh conversation holding the task, the whole "
+                            "outline, a line saying which parts are written and which comes next, and the part's "
+                            "heading (no earlier text), so the model reads the task, not pages of its own text")
     group.add_argument("--no-length-control", action="store_true",
                        help="keep the plan's budgets instead of rebalancing toward the target")
 
