@@ -137,12 +137,11 @@ class RollingContext:
         return {"role": "user", "content": prompts.render("steer", lang=self.lang, point=point)}
 
     def recap(self, index: int) -> str:
-        """Where the writing stands when part `index` begins, read off the plan: a summary that
-        needs no call, cannot leak a small model's chatter into the prompt, and stays a line long
-        on a 60-part plan."""
-        sections = self.plan.sections
-        return prompts.render("recap", lang=self.lang, done=index - 1, last=sections[index - 2].point,
-                              point=sections[index - 1].point, index=index)
+        """Where the writing stands when part `index` begins: a summary that needs no call and
+        cannot leak a small model's chatter into the prompt. It names only numbers, and comes last
+        in the head, so the heads of all parts share everything before it in a prefix cache (the
+        part's point is its heading, right after)."""
+        return prompts.render("recap", lang=self.lang, done=index - 1, index=index)
 
     def summary_messages(self, document: str) -> Messages:
         """A branch off the current conversation asking for a summary of everything so far."""
