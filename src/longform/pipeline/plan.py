@@ -35,7 +35,7 @@ class Plan:
     sections: list[Section]
     target_words: int
     raw: str = ""  # the model's text the plan was parsed from ("" for a fallback plan)
-    source: str = "model"  # "model" | "fallback" | "short" (one section, no outline call)
+    source: str = "model"  # "model" | "fallback" | "short" (one section, no outline call) | "chapters"
     notes: list[str] = field(default_factory=list)  # what repair did (rescaled, filled counts…)
 
     def to_dict(self) -> dict:

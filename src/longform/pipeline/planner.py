@@ -59,6 +59,7 @@ def make_plan(
     attempts: int = 4,
     report: "SectionReport | None" = None,
     short: bool = False,
+    sections: int | None = None,
 ) -> Plan:
     """A plan for `instruction` from the model, re-asked up to `attempts` times, else the
     fallback plan; every call is told to `report` (as stage "plan").
@@ -66,8 +67,9 @@ def make_plan(
     With `short`, a text of one section's length gets no outline call at all: a 135M model
     asked to outline 100 words answers with chatter ("Here's a written outline for the blog
     post…", "Use the markdown bullet points…") that became the text's headings, and a text
-    that short reads better as one piece."""
-    n = suggested_sections(target_words)
+    that short reads better as one piece. `sections` asks for that many points instead of
+    one per WORDS_PER_SECTION words (chapters.py asks for chapters)."""
+    n = sections or suggested_sections(target_words)
     if short and n == 1:
         plan = fallback_plan(instruction, target_words)
         plan.source, plan.notes = "short", [f"one section: {target_words} words need no outline"]
@@ -75,21 +77,9 @@ def make_plan(
     # Two phrasings, alternated: each fails differently on a small model.
     requests = [prompts.render("plan", lang=lang, instruction=instruction, sections=n, target_words=target_words),
                 prompts.render("plan_headings", lang=lang, instruction=instruction, sections=n)]
-    # Starting the reply with "1." makes even a 135M model write a list, not an essay.
-    prefill = [{"role": "assistant", "content": "1."}] if lm.supports_prefill else []
     rejected: list[str] = []
     for attempt in range(1, attempts + 1):
-        # A re-ask is a fresh conversation: shown its failed outline, a small
-        # model copies it again.
-        messages = [{"role": "system", "content": prompts.render("system", lang=lang)},
-                    {"role": "user", "content": requests[(attempt - 1) % 2]}, *prefill]
-        temperature = None if attempt == 1 else min(1.1, (config.temperature or 0.7) + 0.2 * (attempt - 1))
-        # n-gram blocking would forbid the list's own repeated pattern ("- 300 words\n")
-        call = config.merged(seed=(config.seed or 0) + attempt, temperature=temperature, no_repeat_ngram=0)
-        completion = lm.complete(messages, call, report.plan_stream(attempt) if report else None)
-        if report:
-            report.call("plan", attempt, completion)
-        text = (prefill[0]["content"] if prefill else "") + completion.text
+        text = ask_outline(lm, requests[(attempt - 1) % 2], lang, config, attempt, report)
         sections, notes = _model_sections(text, target_words, example_points(lang, n))
         sections, dropped = grounded(sections, instruction)
         notes += [f"dropped a point about the writing, not the subject: {d!r}" for d in dropped]
@@ -103,6 +93,26 @@ def make_plan(
     plan.notes.append(f"model plan unusable after {attempts} attempts; used the fallback plan")
     plan.raw = "\n---\n".join(rejected)
     return plan
+
+
+def ask_outline(lm: LM, request: str, lang: str, config: GenerationConfig, attempt: int,
+                report: "SectionReport | None", retry: int | None = None) -> str:
+    """One outline call, reported as stage "plan"; its reply starts "1." where the backend lets
+    us write the reply's start (that makes even a 135M model write a list, not an essay). Each
+    attempt is a fresh conversation, hotter than the last: shown its failed outline, a small
+    model copies it again. `attempt` numbers the call (its seed, its report), `retry` (default:
+    `attempt`) says how many tries of this request came before, plus one."""
+    retry = retry or attempt
+    prefill = [{"role": "assistant", "content": "1."}] if lm.supports_prefill else []
+    messages = [{"role": "system", "content": prompts.render("system", lang=lang)},
+                {"role": "user", "content": request}, *prefill]
+    temperature = None if retry == 1 else min(1.1, (config.temperature or 0.7) + 0.2 * (retry - 1))
+    # n-gram blocking would forbid the list's own repeated pattern ("- 300 words\n")
+    call = config.merged(seed=(config.seed or 0) + attempt, temperature=temperature, no_repeat_ngram=0)
+    completion = lm.complete(messages, call, report.plan_stream(attempt) if report else None)
+    if report:
+        report.call("plan", attempt, completion)
+    return (prefill[0]["content"] if prefill else "") + completion.text
 
 
 # A point that talks about the writing ("Briefly describe this part", "Here are the numbered outlines")

@@ -26,6 +26,7 @@ from ..errors import BackendError, UsageError
 from ..io import remove_stale_temporaries
 from ..lengths import target_words_from_instruction
 from ..text import count_words, detect_language
+from .chapters import chaptered, make_chaptered_plan
 from .document import RunDir, RunMeta, SectionRecord, join_sections, usage_of
 from .events import Callbacks, Fanout, RunRecorder
 from .layouts import LAYOUTS, RunState, choose
@@ -162,9 +163,14 @@ class AgentWrite:
 
     def _plan(self, recorder: RunRecorder, meta: RunMeta, layout: str) -> Plan:
         config = self.settings.generation.merged(max_tokens=1024, seed=meta.seed)
-        # LongWriter's own layout always plans: it is the baseline, kept as the paper runs it
-        plan = make_plan(self.lm, meta.instruction, meta.target_words, meta.language, config,
-                         self.settings.plan_attempts, report=recorder.section(None), short=layout != "official")
+        # LongWriter's own layout always plans, in one outline call: it is the baseline, kept as the paper runs it
+        report, attempts = recorder.section(None), self.settings.plan_attempts
+        if layout != "official" and chaptered(meta.target_words):
+            plan = make_chaptered_plan(self.lm, meta.instruction, meta.target_words, meta.language, config,
+                                       attempts, report)
+        else:
+            plan = make_plan(self.lm, meta.instruction, meta.target_words, meta.language, config, attempts,
+                             report=report, short=layout != "official")
         log.info("%s: plan of %d sections (%s)", recorder.run_dir.path, len(plan.sections), plan.source)
         recorder.run_dir.save_tokens(0, self.lm.token_state())
         recorder.run_dir.save_plan(plan)
