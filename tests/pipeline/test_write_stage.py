@@ -14,6 +14,9 @@ from longform.pipeline.layouts.base import spoken_length
     # the embedded golden run's opening, before this pattern: "The 400-word essay will be a poignant tribute…"
     ("The 400-word essay will be a poignant tribute to the keepers.\n\nThe lamp burned.", "The lamp burned."),
     ("潮水上涨。\n\n以下是第二部分的内容：\n\n灯塔亮了。", "潮水上涨。\n\n灯塔亮了。"),
+    # what the quality panel counts as meta-talk goes too (cleaning.about_task)
+    ("Lit.\n\nThis is another part of the article on how keepers work.\n\nEnd.", "Lit.\n\nEnd."),
+    ('She said: "I will keep writing to you."\n\nEnd.', 'She said: "I will keep writing to you."\n\nEnd.'),
 ])
 def test_meta_paragraphs_are_dropped(text, kept):
     assert drop_meta_paragraphs(text) == kept

@@ -19,6 +19,15 @@ from longform.quality.units import paragraphs, parts
     ("The plan will cost 68 million dollars.", "en", False),
     ("They're going to continue with their mission until dawn.", "en", False),  # seen in a generated story
     ("We strive to continue this incredible work.", "en", False),
+    # the 135M model's talk about its own piece between parts (fresh-parts demo runs, 2026-12-03)
+    ("This is another part of the article on how lighthouse keepers do their jobs.", "en", True),
+    ("Part 4 has only two sentences and they both discuss lighthouse building.", "en", True),
+    ("This is just one part I could keep writing if you wanted me to continue.", "en", True),
+    ("To provide you with an accurate summary of what has been stated so far in part 1 is hard.", "en", True),
+    ("## Building a Lifecycle\n\nWriting the article: How lighthouses began.", "en", True),
+    ("The first part of the voyage took the keeper past the reef.", "en", False),
+    ("Part of the tower collapsed in the storm of 1703.", "en", False),
+    ("The article of faith was written in the keeper's log.", "en", False),
     ("以下是文章的下一部分。", "zh", True),
     ("希望这篇文章对你有所帮助！", "zh", True),
     ("老周把信一字一句念给她听。", "zh", False),

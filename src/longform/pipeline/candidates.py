@@ -14,7 +14,7 @@ needs no embedding model at write time and stays independent of the panel that g
   favoured passages that restate the request's own words: restated share 0.07 -> 0.57 in Q2);
 - repeat: how much of its key terms one earlier paragraph already holds, beyond half (a
   paraphrase of that paragraph holds most of them);
-- meta: talk about the writing itself (cleaning.META) costs a whole point.
+- meta: talk about the writing itself (cleaning.about_task) costs a whole point.
 
 A judge's rating has a `score` and says whether the candidate `failed` (the layout then samples
 another round).
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..text import overlap_with, split_sentences
-from .cleaning import META
+from .cleaning import about_task
 from .terms import key_terms
 
 LOOKBACK = 6000  # characters of earlier text the lexical judge compares with
@@ -62,7 +62,7 @@ def judge(text: str, focus_terms: frozenset[str], earlier: str) -> Judged:
     held = [key_terms(p) for p in earlier.split("\n\n") if p.strip()]
     repeat = max((len(terms & h) / len(terms) for h in held), default=0.0) if terms else 0.0
     echo = overlap_with(text, earlier, 3) if earlier else 0.0
-    return Judged(text, focus, echo, fresh, repeat, bool(META.search(text)))
+    return Judged(text, focus, echo, fresh, repeat, about_task(text))
 
 
 class LexicalJudge:

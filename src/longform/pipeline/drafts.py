@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..backends import LM, GenerationConfig
 from ..backends.base import Completion, Messages
 from ..text import count_words, overlap_with, repeated_ngram_share, trim_to_sentence, trim_to_words
-from .cleaning import META, clean_section, drop_meta_paragraphs
+from .cleaning import about_task, clean_section, drop_meta_paragraphs
 
 if TYPE_CHECKING:
     from .events import SectionReport
@@ -63,7 +63,7 @@ def _finish(text: str, completion: Completion, budget: int, s: SectionSettings, 
     the text stays token-identical to what the model generated and the next
     call's prompt still extends this one (prefix cache)."""
     text = text.rstrip() if prefilled else clean_section(text)
-    text = drop_meta_paragraphs(text) if META.search(text) else text
+    text = drop_meta_paragraphs(text) if about_task(text) else text
     if completion.finish_reason == "length":
         text = trim_to_sentence(text)
     if count_words(text, s.word_rule) > budget * s.max_over:

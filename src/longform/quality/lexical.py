@@ -36,7 +36,15 @@ _META_EN = re.compile(
     r"|\bi hope (this|that this|you (enjoy|found|find|liked))\b|\bfeel free to\b|\bstay tuned\b"
     r"|\bthank(s| you) for reading\b|\bword count\b|\bwords? long\b|\b\d[\d,]* words\b"
     r"|\bto continue (writing|(the|this) (story|article|essay|text|piece))\b|\bcontinue writing\b|\bcontinuation\b"
-    r"|^\W*(sure|certainly|okay)\b[!,.]",
+    r"|^\W*(sure|certainly|okay)\b[!,.]"
+    # the piece talking about itself, as the 135M model does between parts ("This is another part of
+    # the article on…", "Part 4 has only two sentences", "if you wanted me to continue")
+    r"|\b(this|my|our) (article|essay|blog post)\b|\b(of|in) the (article|essay)\b"
+    r"|(^|\n)\W*writing the (article|essay)\b"
+    r"|\bthis is (just )?(a|an|the|another|one|the (first|last|next)) (part|section)\b"
+    r"|\bthis (part|section) (talks|has|had|was|is about)\b|\b(the )?part \d+ (has|had|is|was|of)\b"
+    r"|\bif you want(ed)? me to\b|\bkeep writing\b|\byou('re| are) going to (see|read|learn)\b"
+    r"|\b(give|provide) you (with )?(a|an|one) (\w+ )?(summary|section|part|overview)\b|\bin part \d+\b",
     re.IGNORECASE,
 )
 _META_ZH = re.compile(

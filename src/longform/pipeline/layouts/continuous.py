@@ -18,7 +18,7 @@ from ...backends.base import Completion
 from ...errors import UsageError
 from ...text import count_words, ends_sentence, find_loop, trim_to_sentence
 from ..candidates import best_of, make_judge
-from ..cleaning import META, clean_section, drop_meta_paragraphs
+from ..cleaning import about_task, clean_section, drop_meta_paragraphs
 from ..document import SectionRecord
 from ..events import SectionReport
 from ..length import TokenRate
@@ -205,7 +205,7 @@ class ContinuousLayout(SectionLayout):
         """Remove talk about the task as soon as it appears, so the length controller
         sees the words that remain and writes on (the heading is never touched)."""
         body = draft.text[len(heading):]
-        if not META.search(body):
+        if not about_task(body):
             return
         kept = drop_meta_paragraphs(body)
         if kept != body:
