@@ -2,15 +2,18 @@
 
 A 20,000-word request needs ~57 sections. Asked for a 57-point outline, the 135M model writes
 a dozen lines or an essay, so the plan fell back to its general angles ("Causes, mechanisms and
-consequences", …) cycled six times, and the parts that followed the same angle again restated
-each other (Ruler 20k: restated 0.16). Asked for seven chapters it answers as it does for the
-demo's eight points; asked for the eight sections of one chapter, it names them from that
-chapter's own subject. So from CHAPTERED_FROM sections on, the plan stage asks for chapters
-(the usual outline call, so its re-asks, fallback and coverage of the request's named parts
-apply), then one short call per chapter for its sections. A chapter whose sections the model
-cannot list gets its own angles ("The Pax Romana: the background and context a reader
-needs") rather than the whole piece's. The plan stays flat: a section's point is its own
-heading, and the chapters are kept in the plan's notes and raw text.
+consequences", …) cycled six times. Asked for six to eight chapters it answers as it does for
+the demo's eight points; asked for the sections of one chapter, it names some from that
+chapter's own subject among chatter. So from CHAPTERED_FROM sections on, the plan stage asks for
+chapters (the usual outline call, so its re-asks, fallback and coverage of the request's named
+parts apply), then one short call per chapter for its sections. A chapter whose sections the
+model cannot list gets its own angles ("Causes and consequences of the Pax Romana") rather than
+the whole piece's. The plan stays flat: a section's point is its own heading, and the chapters
+are kept in the plan's notes and raw text.
+
+Measured on the Ruler's 20,000-word Roman Empire request (README): on topic 0.35 -> 0.37, last
+tenth / first 0.70 -> 1.07, P2 0.41 -> 0.18, but restated 0.07 -> 0.20, as the 135M model writes
+much the same text under a failed chapter's angles.
 """
 
 from __future__ import annotations
