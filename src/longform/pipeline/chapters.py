@@ -42,9 +42,9 @@ CHAPTER_ATTEMPTS = 2
 # window to the outside world", then "The three chapters in one section are: …")
 MIN_OWN_POINTS = 2
 MAX_HEADING_WORDS, MAX_WORD_CHARS = 14, 20  # longer is a sentence, or words run together
-# what a chapter's own list often opens or closes with: the piece's frame, not a section of the chapter
 # "(1978)", "(108 BC - 50 CE)": dates a small model invents for a heading; they steer nothing
 _ASIDE = re.compile(r"\s*\([^()]*\d[^()]*\)")
+# what a chapter's own list often opens or closes with: the piece's frame, not a section of the chapter
 _FRAME = re.compile(r"^\W*(introduction|conclusions?|summary|overview|final thoughts|references"
                     r"|引言|结语|总结|概述)\W*$", re.IGNORECASE)
 
@@ -61,7 +61,8 @@ def make_chaptered_plan(lm: LM, instruction: str, target_words: int, lang: str, 
                          sections=math.ceil(n / SECTIONS_PER_CHAPTER))
     for chapter in chapters.sections:
         chapter.point = _ASIDE.sub("", chapter.point).strip() or chapter.point
-    counts = distribute_budget([c.words or 1 for c in chapters.sections], max(n, len(chapters.sections)))
+    # make_plan's sections always have budgets (finalize_plan, fallback_plan)
+    counts = distribute_budget([c.words for c in chapters.sections], max(n, len(chapters.sections)))
     sections: list[Section] = []
     notes = [f"chapters ({chapters.source}): " + "; ".join(c.point for c in chapters.sections), *chapters.notes]
     raws = [chapters.raw]
@@ -73,7 +74,7 @@ def make_chaptered_plan(lm: LM, instruction: str, target_words: int, lang: str, 
         if points is None:
             notes.append(f"chapter {chapter.index}: its sections were not listed; used its own angles")
             points = _angles(chapter.point, count, lang)
-        budgets = distribute_budget([1.0] * len(points), chapter.words or target_words // len(counts))
+        budgets = distribute_budget([1.0] * len(points), chapter.words)
         sections += [Section(len(sections) + i, p, b) for i, (p, b) in enumerate(zip(points, budgets), 1)]
     return Plan(sections, target_words, raw="\n---\n".join(r for r in raws if r), source="chapters", notes=notes)
 
@@ -107,7 +108,7 @@ def _chapter_points(lm, instruction: str, chapter: Section, count: int, chapters
 
 def _angles(chapter: str, count: int, lang: str) -> list[str]:
     """`count` points on general angles of the chapter ("Causes and consequences of the Pax Romana")."""
-    title = section_heading(_ASIDE.sub("", chapter)).strip().removeprefix("## ")
+    title = section_heading(chapter).strip().removeprefix("## ")  # asides already gone
     first, _, rest = title.partition(" ")
     if first in ("The", "A", "An") and rest:  # "Causes and consequences of the Pax Romana"
         title = f"{first.lower()} {rest}"
