@@ -33,6 +33,8 @@ DEMO_PLAN = ["The Early Days: How Lighthouses Begin", "Building a Lifecycle: Fro
     ("介绍汉字：起源、字形演变、书法。", ["起源", "字形演变", "书法"]),  # 字 alone is no requirement
     ("Write a story about a knight: 1) the quest begins, 2) the dragon's cave, 3) the long road home.",
      ["The quest begins", "The dragon's cave", "The long road home"]),  # enumerators go
+    ("Please provide information about root canal treatment, including its purpose, procedure and risks.",
+     ["Treatment's purpose", "Procedure and risks"]),  # a singular subject's possessive ("treatment'" before)
 ])
 def test_request_facets(instruction, facets):
     assert request_facets(instruction) == facets

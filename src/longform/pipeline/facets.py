@@ -65,7 +65,8 @@ def _heading(piece: str, subject: str) -> str:
     """The part as a heading that names the subject: "who kept them" -> "Who kept lighthouses",
     "why many still stand today" -> "Why many lighthouses still stand today"."""
     if subject:
-        piece = _POSSESSIVES.sub(f"{subject}'", _PRONOUNS.sub(subject, piece))
+        owner = f"{subject}'" if subject.endswith("s") else f"{subject}'s"  # lighthouses', treatment's
+        piece = _POSSESSIVES.sub(owner, _PRONOUNS.sub(subject, piece))
         if not _part_terms(subject) & _part_terms(piece):
             piece = _QUANTIFIER.sub(lambda m: f"{m.group(0)} {subject}", piece, count=1)
     return piece[:1].upper() + piece[1:]
