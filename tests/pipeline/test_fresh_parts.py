@@ -73,3 +73,33 @@ def test_a_fresh_parts_run_resumes_as_an_uninterrupted_one(tmp_path):
     lm, resumed = run(out, resume=True)
     assert resumed.text == full.text
     assert sorted(first_calls(lm)) == [3, 4]  # the lost parts were written again, and only they
+
+
+def test_a_fresh_part_opens_with_one_paragraph_and_talk_about_the_task_there_costs_only_that(tmp_path):
+    """The opening call stops at the paragraph end; an opening that talks about the task is dropped whole
+    (not just its meta sentence), so the next call continues the bare heading again with a new seed and
+    nothing after the dropped text has to be read anew."""
+    calls = []
+
+    def respond_meta(messages, config):
+        if is_plan_call(messages):
+            return PLAN
+        reply = messages[-1]["content"]
+        calls.append((reply, config.stop, config.seed))
+        rng = random.Random(repr(messages) + str(config.seed))
+        body = "\n\n".join(lorem_words(rng.randint(40, 70), rng) for _ in range(5))
+        first_try = sum(1 for r, _, _ in calls if r == reply) == 1
+        if reply.startswith("## ") and "\n\n" not in reply.strip() and first_try:
+            return "This is another part of the article about the keeper. " + body  # then more of that paragraph
+        return body
+
+    _, result = run(tmp_path / "r", lm=mock_lm(responder=respond_meta))
+    assert "another part of the article" not in result.text
+    assert abs(result.words - 1600) <= 0.05 * 1600
+    for part in (2, 3, 4):
+        heading = next(r for r, _, _ in calls if r.startswith("## ") and POINTS[part - 1] in r)
+        tries = [(stop, seed) for r, stop, seed in calls if r == heading]
+        assert len(tries) == 2 and all(stop == ("\n\n",) for stop, _ in tries)  # opened twice, each one paragraph
+        assert tries[0][1] != tries[1][1]
+        later = [stop for r, stop, _ in calls if r.startswith(heading) and r != heading]
+        assert later and not any(later)  # once opened, calls write on without the paragraph stop

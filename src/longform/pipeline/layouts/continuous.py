@@ -32,10 +32,11 @@ SUMMARY_TOKENS = 240
 SUMMARY_RESERVE = SUMMARY_TOKENS + 96  # kept free in every prompt: the summary branch must fit too
 MIN_CHUNK = 128  # a call with less room than this rolls the context first
 CANDIDATE_TOKENS = 160  # with candidate search, a call writes about a paragraph, so the choice comes often
-PARAGRAPH = "\n\n"  # steered, a call due for a steering turn ends at a paragraph end, where the turn comes
+PARAGRAPH = "\n\n"  # where a steered call due for a turn ends, and a fresh part's opening call
 STEER_CALLS = 4  # steered, calls are shorter: this many times the policy's calls per section
 MIN_STEER_CALL = 24  # tokens: a call that stops short of a turn writes at least this much
 RESAMPLE_ROUNDS = 1  # extra rounds of candidates when the best one fails the judge
+OPENING_PROBES = 2  # fresh parts: calls that may write only the opening paragraph (see _opening)
 
 
 @dataclass
@@ -102,8 +103,9 @@ class ContinuousLayout(SectionLayout):
             missing = self.length.missing(draft.text, budget, final)
             if not missing:
                 break
+            probe = self._opening(draft, heading)
             added = self._chunk(index, prefix, heading, draft, missing, seed, report)
-            stalls = stalls + 1 if added < 3 else 0
+            stalls = stalls + 1 if added < 3 and not probe else 0
             if self.live:
                 report.settled(settled_prefix(draft.text, budget, self.rule))
             if stalls >= 2:  # the model keeps ending or looping right away: take what we have
@@ -111,6 +113,13 @@ class ContinuousLayout(SectionLayout):
                 break
         self._finish(draft, budget, report)
         return draft
+
+    def _opening(self, draft: SectionDraft, heading: str) -> bool:
+        """Whether the next call writes only a fresh part's opening paragraph. That is where a small
+        model, in a new conversation, most often talks about the task ("This is another part of the
+        article on…"); dropped there it costs a paragraph of decoding, dropped from a whole call's text
+        it cost recomputing everything after it (P2)."""
+        return self.fresh and not self.steer and draft.text == heading and len(draft.completions) < OPENING_PROBES
 
     def _calls_factor(self) -> int:
         """How many more calls a section may take when calls are short."""
@@ -131,7 +140,8 @@ class ContinuousLayout(SectionLayout):
             max_tokens = min(max_tokens, *short_calls)
             min_tokens = min(min_tokens, max_tokens)
         attempt = len(draft.completions) + 1
-        stop = None
+        opening = self._opening(draft, heading)
+        stop = (PARAGRAPH,) if opening else None
         if self.steer:
             max_tokens, stop = self._steer_limits(document, max_tokens)
             min_tokens = min(min_tokens, max_tokens)
@@ -163,6 +173,10 @@ class ContinuousLayout(SectionLayout):
             draft.text += new
             if config.stop and new.strip() and completion.finish_reason == "stop":
                 draft.text += PARAGRAPH  # the stop string was the paragraph end
+        if opening and about_task(new):  # the whole opening goes: the next call samples it anew from the heading
+            draft.text = heading
+            draft.notes.append(f"call {attempt}: dropped an opening about the task")
+            report.replay("dropped an opening about the task", draft.text)
         self._drop_meta(draft, heading, attempt, report)
         return count_words(draft.text, self.rule) - before
 
