@@ -2,8 +2,8 @@
 quality/panel.py, MiniLM embeddings, calibrated in q1_calibration.py), for several engine settings
 against the same model's single answer to the same prompts.
 
-    python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--steer] [--fresh] [--judge panel|lexical]
-        [--data D/longbench_write_en.jsonl --limit 24] [--words 3000] [--seeds 0 1 2]
+    python benchmarks/q2_long_and_good.py --out evals/q2 [--candidates 1 3] [--steer] [--fresh] [--no-plain]
+        [--judge panel|lexical] [--data D/longbench_write_en.jsonl --limit 24] [--words 3000] [--seeds 0 1 2]
 
 Without --data it writes the demo request. Each document is a run directory under --out, resumed
 when the script is run again (a killed run loses at most a section). Prints per setting: words,
@@ -101,6 +101,7 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=1, help="documents written at once (one process)")
     p.add_argument("--steer", action="store_true", help="also write each K steered")
     p.add_argument("--fresh", action="store_true", help="also write each K with fresh parts")
+    p.add_argument("--no-plain", action="store_true", help="skip the plain setting (with --steer or --fresh)")
     p.add_argument("--judge", choices=("panel", "lexical"), default="panel", help="the candidate judge")
     p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
     # one seed says little: on the demo request seeds 0-2 of one engine scored 20, 66 and 14
@@ -116,7 +117,9 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         answers = list(pool.map(lambda it: single(it, args.out, single_lm, args.single_tokens), chosen))
     singles = [measure(text, it["prompt"]) for it, text in zip(chosen, answers)]
-    variants = [""] + [v for v, on in (("steer", args.steer), ("fresh", args.fresh)) if on]
+    variants = [v for v, on in (("", not args.no_plain), ("steer", args.steer), ("fresh", args.fresh)) if on]
+    if not variants:
+        p.error("--no-plain needs --steer or --fresh")
     for variant, k in [(v, k) for v in variants for k in args.candidates]:
         label = f"{k} {variant}".strip()
         parallel = k * args.concurrency  # the embedded model decodes every document's candidates together
