@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -28,12 +30,35 @@ from longform.quality.units import paragraphs, parts
     ("The first part of the voyage took the keeper past the reef.", "en", False),
     ("Part of the tower collapsed in the storm of 1703.", "en", False),
     ("The article of faith was written in the keeper's log.", "en", False),
+    # a fresh-parts demo section that was all talk about the writing, none of it caught before
+    ("The first part I was going to write would be: How lighthouses are build", "en", True),
+    ("This will go into all those details about building lighthouses and what makes them stand.", "en", True),
+    ("It is a topic we have talked about before but we still need to make sure we keep covering topics.", "en", True),
+    ("The first part is done now so it's time to think about where we should get new ideas from.", "en", True),
+    ("So this is my next part, and I will just go ahead with the rest of it.", "en", True),
+    ("The past 3 parts are written in one section at a time, each part repeating again.", "en", True),
+    ("The ending has been rewritten with no explanation; however the beginning still holds.", "en", True),
+    ("The keepers were going to write to the board about the failing lamp.", "en", False),
+    ("The work on the first part is done by hand, the rest by machine.", "en", False),
     ("以下是文章的下一部分。", "zh", True),
     ("希望这篇文章对你有所帮助！", "zh", True),
     ("老周把信一字一句念给她听。", "zh", False),
 ])
 def test_meta_talk_is_talk_about_the_writing(sentence, language, meta):
     assert lexical.is_meta(sentence, language) is meta
+
+
+def test_no_sentence_of_the_labelled_good_texts_is_meta_talk():
+    # the calibration guard for the patterns above: widened from generated text, they must still pass
+    # every sentence a good writer wrote (the shipped set and the held-out one)
+    from longform.quality.labelled import load_set
+    from longform.text import split_sentences
+
+    folder = Path(__file__).parent / "labelled"
+    texts = [t for sub in (folder, folder / "heldout") for t in load_set(sub, folder)[0]]
+    assert len(texts) >= 20
+    flagged = [s for t in texts for p in t.paragraphs for s in split_sentences(p) if lexical.is_meta(s, t.language)]
+    assert flagged == []
 
 
 @pytest.mark.parametrize("paragraphs_, language, ends_open", [

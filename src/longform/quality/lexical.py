@@ -44,7 +44,17 @@ _META_EN = re.compile(
     r"|\bthis is (just )?(a|an|the|another|one|the (first|last|next)) (part|section)\b"
     r"|\bthis (part|section) (talks|has|had|was|is about)\b|\b(the )?part \d+ (has|had|is|was|of)\b"
     r"|\bif you want(ed)? me to\b|\bkeep writing\b|\byou('re| are) going to (see|read|learn)\b"
-    r"|\b(give|provide) you (with )?(a|an|one) (\w+ )?(summary|section|part|overview)\b|\bin part \d+\b",
+    r"|\b(give|provide) you (with )?(a|an|one) (\w+ )?(summary|section|part|overview)\b|\bin part \d+\b"
+    # a whole fresh-parts demo section of this (seed 0, 2026-12-03, under "Open problems, risks and
+    # limitations"): "The first part I was going to write would be…", "This will go into all those details…",
+    # "a topic we have talked about before", "The first part is done now", "So this is my next part"
+    r"|\b(i|we) (was|were) (going|about) to write\b|\bmy (next|previous|last|first) (part|section|question|article"
+    r"|essay|post)\b|\bpart is ((done|finished|complete) now\b|(now )?(done|finished|complete)[.,!])"
+    r"|\bno more parts\b|\bdone for you\b|\bparts? (is|are|was|were|has been|have been) (written|rewritten)\b"
+    r"|\b(ending|beginning) has been rewritten\b"
+    r"|\b(i'll|i will|i'm going to) (just )?(keep going|go ahead|keep writing|carry on)\b"
+    r"|\bthis (will|is going to) (go into|talk about)\b|\btopic (that )?(we|i) (have|'ve) (already )?(discussed|talked"
+    r" about|covered)\b",
     re.IGNORECASE,
 )
 _META_ZH = re.compile(
