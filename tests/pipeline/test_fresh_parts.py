@@ -103,3 +103,48 @@ def test_a_fresh_part_opens_with_one_paragraph_and_talk_about_the_task_there_cos
         assert tries[0][1] != tries[1][1]
         later = [stop for r, stop, _ in calls if r.startswith(heading) and r != heading]
         assert later and not any(later)  # once opened, calls write on without the paragraph stop
+
+
+def test_an_opening_that_is_only_a_title_is_sampled_again(tmp_path):
+    # the demo's model opened a part with "How lighthouses were built" alone and then wrote about the outline
+    calls = []
+
+    def respond_title(messages, config):
+        if is_plan_call(messages):
+            return PLAN
+        reply = messages[-1]["content"]
+        calls.append(reply)
+        rng = random.Random(repr(messages) + str(config.seed))
+        body = "\n\n".join(lorem_words(rng.randint(40, 70), rng) for _ in range(5))
+        if reply.startswith("## ") and "\n\n" not in reply.strip() and calls.count(reply) == 1:
+            return "How the keeper spent the winter\n\n" + body
+        return body
+
+    _, result = run(tmp_path / "r", lm=mock_lm(responder=respond_title))
+    assert "How the keeper spent the winter" not in result.text
+    assert abs(result.words - 1600) <= 0.05 * 1600
+    assert sum("a bare line" in n for s in result.sections[1:] for n in s.notes) == 3
+
+
+def test_a_call_that_is_mostly_talk_about_the_task_leaves_the_models_view_too(tmp_path):
+    # one meta sentence stays in view (nothing after it is computed again); a call of little else goes,
+    # or the model, reading it, writes more of it
+    meta = ("The first part is done now, so this is my next part. I will just go ahead with the rest of it. "
+            "This will go into all those details about the harbor and its wharf. It is a topic we have talked "
+            "about before, and I was going to write more on it. So this is my next question for the reader.")
+    calls = []
+
+    def respond_meta(messages, config):
+        if is_plan_call(messages):
+            return PLAN
+        reply = messages[-1]["content"]
+        calls.append(reply)
+        rng = random.Random(repr(messages) + str(config.seed))
+        if len(calls) == 2:  # the first part's second call, after its opening paragraph
+            return " " + lorem_words(20, rng) + ". " + meta
+        return "\n\n".join(lorem_words(rng.randint(40, 70), rng) for _ in range(5))
+
+    _, result = run(tmp_path / "r", lm=mock_lm(responder=respond_meta))
+    assert calls[2].startswith(calls[1]), "the third call continued the first part"
+    assert "my next part" not in result.text and "my next part" not in calls[2]
+    assert abs(result.words - 1600) <= 0.05 * 1600
