@@ -180,18 +180,13 @@ class ContinuousLayout(SectionLayout):
             draft.text += new
             if config.stop and new.strip() and completion.finish_reason == "stop":
                 draft.text += PARAGRAPH  # the stop string was the paragraph end
-        if opening and (about_task(new) or _bare_line(new, completion.finish_reason)):
-            draft.text = heading  # the whole opening goes: the next call samples it anew from the heading
-            draft.notes.append(f"call {attempt}: dropped an opening about the task or a bare line")
+        if opening and about_task(new):  # the whole opening goes: the next call samples it anew from the heading
+            draft.text = heading
+            draft.notes.append(f"call {attempt}: dropped an opening about the task")
             report.replay("dropped an opening about the task", draft.text)
         elif about_task(new):  # gone from the document (draft.kept), but left in the model's view until the
             # section ends: dropped at once, all text after it was computed again (demo: 0.14 of its 0.29 P2)
             draft.notes.append(f"call {attempt}: dropped text about the task")
-            if 2 * (count_words(draft.kept, self.rule) - before) < count_words(new, self.rule):
-                # but a call that was mostly such talk goes from the view too: left to see it, the
-                # 135M model wrote a whole section of it ("The first part is done now so…")
-                draft.text = draft.kept
-                report.replay("dropped text about the task", draft.text)
         return count_words(draft.kept, self.rule) - before
 
     def _steer_limits(self, document: str, max_tokens: int) -> tuple[int, tuple[str, ...] | None]:
@@ -261,12 +256,6 @@ class ContinuousLayout(SectionLayout):
             why = "trimmed to length" if kept == draft.text else "dropped text about the task"
             draft.text = text
             report.replay(why, draft.text)
-
-
-def _bare_line(opening: str, finish_reason: str) -> bool:
-    """A paragraph that ended without ending a sentence: a fresh part's opening that is only a title
-    ("How lighthouses were built"), after which the demo's model wrote about the outline, not its subject."""
-    return finish_reason == "stop" and bool(opening.strip()) and not ends_sentence(opening)
 
 
 def settled_prefix(text: str, budget: int, rule: str) -> str:
