@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from longform.evals.clock import process_time
+
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.slow
 
@@ -43,3 +45,6 @@ def test_a_killed_batched_eval_resumes_with_every_item_once(tmp_path):
     assert sorted(r["id"] for r in rows) == list(range(len(TOPICS)))  # every item exactly once
     assert [r["id"] for r in rows[: len(before)]] == before  # the rows written before the kill were kept
     assert all(r["response"].strip() for r in rows)
+    spent = process_time(out)  # the killed process kept the time and items it had saved
+    assert spent["processes"] == 2 and spent["items_finished"] == len(TOPICS)
+    assert json.loads((out / "report.json").read_text())["process_time"] == spent

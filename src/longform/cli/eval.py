@@ -178,6 +178,7 @@ def _generate(args: argparse.Namespace, items, lm=None):
 
 def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: str, runs: Path) -> int:
     """Score, judge and report `rows`; `runs` holds the run directories the rows were written in."""
+    from ..evals.clock import process_time
     from ..evals.judge import VerdictCache, judge_rows
     from ..evals.report import build_report, write_report
     from .eval_progress import JudgeLines
@@ -190,6 +191,8 @@ def _score_and_report(args: argparse.Namespace, rows: list[dict], judge, title: 
                             concurrency=args.judge_concurrency or getattr(args, "concurrency", None) or 1,
                             on_done=JudgeLines(len(scored), args.quiet), cache=cache)
     report = build_report(scored)
+    if (spent := process_time(runs.parent)) is not None:  # the folder the rows were generated in
+        report["process_time"] = spent
     paths = write_report(args.out, scored, report, title=title)
     print(summary_line(report), file=sys.stderr)
     print(next(p for p in paths if p.name == "report.md"))
@@ -238,4 +241,6 @@ def summary_line(report: dict) -> str:
         line += f", {o['unscored']} unscored)" if o.get("unscored") else ")"
     elif o.get("unscored"):
         line += f"; judge: {o['unscored']} unscored"
+    if spent := report.get("process_time"):
+        line += f"; {spent['process_hours']:.2f} process-hours, {spent['core_hours']:.2f} core-hours"
     return line

@@ -13,6 +13,8 @@ night's run should not end at its 9th item. It is not a prediction, so the next
 run with the same --out tries it again. Three failures in a row are not about the
 items (a server down, a bad option): the run stops with the last error.
 
+Each process records the wall and CPU time it spent in out_dir/processes/ (clock.py).
+
 Any number of processes may share one out_dir (claims.py): each item is written
 by whichever process claims it first, and each process returns every row
 finished in the folder when it ends, so the last one to end sees the whole run.
@@ -20,6 +22,7 @@ finished in the folder when it ends, so the last one to end sees the whole run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -35,6 +38,7 @@ from ..pipeline.settings import WriteSettings
 from ..pipeline.systems import SYSTEMS, make_writer
 from ..text import count_words
 from .claims import claim
+from .clock import ProcessClock
 from .data import EvalItem
 from .predictions import append_prediction, read_predictions, repair
 
@@ -125,18 +129,22 @@ def generate(items: list[EvalItem], system: str, lm: LM, out_dir: str | Path, *,
             return None
         failures.passed()
         append_prediction(path, row)  # the checkpoint: durable before the item counts as done
+        clock.item_done()
         for cb in events:
             cb.on_item_done(item, row)
         return row
 
     # One llama.cpp context serves one call at a time: more workers would only interleave runs.
     workers = min(concurrency, max(1, getattr(lm.provider, "max_concurrency", 1)), max(1, len(pending)))
-    if workers == 1:
-        for item in pending:
-            if (row := one(item)) is not None:
-                done[item.id] = row
-    else:
-        _run_pool(one, pending, workers, done)
+    # the run's process- and core-hours; a run with nothing left to write spent none
+    clock = ProcessClock(out, system=system, workers=workers) if pending else contextlib.nullcontext()
+    with clock:
+        if workers == 1:
+            for item in pending:
+                if (row := one(item)) is not None:
+                    done[item.id] = row
+        else:
+            _run_pool(one, pending, workers, done)
     for cb in events:
         cb.on_end()
     done.update(finished_rows(path, items, system))  # and rows other processes finished meanwhile

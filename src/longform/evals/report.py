@@ -141,6 +141,9 @@ def report_markdown(report: dict, title: str = "") -> str:
         lines += _table(["group", *_COLUMNS], [[name, *_stats_cells(s)] for name, s in groups.items()])
         lines.append("")
     lines += _quality_tables(report)
+    if spent := report.get("process_time"):
+        lines += [f"Time: {spent['process_hours']:.2f} process-hours, {spent['core_hours']:.2f} core-hours (CPU) "
+                  f"over {spent['processes']} process(es).", ""]
     lines.append("S_l: length score; S_q: judge quality score; S = (S_l + S_q) / 2, only when a judge ran; "
                  "unscored: judge verdicts that could not be parsed (left out of S_q).")
     return "\n".join(lines) + "\n"
