@@ -45,16 +45,16 @@ def totals(run: Path) -> dict:
 
 
 def write(item: dict, candidates: int, out: Path, lm, context: int | None, judge: str,
-          seed: int = 0, variant: str = "") -> tuple[Path, float]:
+          seed: int = 0, variant: str = "", guard: bool = False) -> tuple[Path, float]:
     from longform import AgentWrite, WriteSettings
 
     name = f"k{candidates}" + (f"-{judge}" if candidates > 1 else "") + (f"-c{context}" if context else "")
-    name += f"-{variant}" if variant else ""
+    name += (f"-{variant}" if variant else "") + ("-guard" if guard else "")
     run = out / name / (item["id"] + (f"-s{seed}" if seed else ""))  # seed 0 keeps the older runs' names
     started = time.perf_counter()
     settings = WriteSettings(target_words=item["length"], candidates=candidates, context_tokens=context,
                              candidate_judge=judge, seed=seed, steer=variant == "steer",
-                             fresh_parts=variant == "fresh")
+                             fresh_parts=variant == "fresh", topic_guard=guard)
     AgentWrite(lm, settings).run(item["prompt"], run, resume=run.exists())
     return run, time.perf_counter() - started
 
@@ -102,6 +102,7 @@ def main() -> None:
     p.add_argument("--steer", action="store_true", help="also write each K steered")
     p.add_argument("--fresh", action="store_true", help="also write each K with fresh parts")
     p.add_argument("--no-plain", action="store_true", help="skip the plain setting (with --steer or --fresh)")
+    p.add_argument("--topic-guard", action="store_true", help="write with the topic guard (topic_guard.py)")
     p.add_argument("--judge", choices=("panel", "lexical"), default="panel", help="the candidate judge")
     p.add_argument("--context", type=int, help="working context in tokens (default: the backend's, 4096)")
     # one seed says little: on the demo request seeds 0-2 of one engine scored 20, 66 and 14
@@ -128,7 +129,7 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             jobs = [(it, seed) for seed in args.seeds for it in chosen]
             runs = list(pool.map(lambda job: write(job[0], k, args.out, lm, args.context, args.judge, job[1],
-                                                   variant), jobs))
+                                                   variant, args.topic_guard), jobs))
         seconds = time.perf_counter() - started  # wall time of this setting: documents overlap
         panels, lengths, words, tokens, prefill = [], [], 0, 0, 0
         for (it, _seed), (run, took) in zip(jobs, runs):

@@ -59,6 +59,10 @@ def add_layout_options(parser: argparse.ArgumentParser) -> None:
                        help="continuous layout: each part starts a fresh conversation holding the task, the whole "
                             "outline, a line saying which parts are written and which comes next, and the part's "
                             "heading (no earlier text), so the model reads the task, not pages of its own text")
+    group.add_argument("--topic-guard", action="store_true",
+                       help="continuous layout: a new paragraph that leaves the request or restates an earlier "
+                            "part (by the quality panel's lines) is cut and written again with another seed, up to "
+                            "3 times a section (needs longform[quality])")
     group.add_argument("--no-length-control", action="store_true",
                        help="keep the plan's budgets instead of rebalancing toward the target")
 
@@ -68,7 +72,7 @@ def write_settings_from_args(args: argparse.Namespace, **extra):
 
     return WriteSettings(layout=args.layout, context_tokens=args.context, candidates=args.candidates,
                          candidate_judge=args.candidate_judge, steer=args.steer,
-                         fresh_parts=args.fresh_parts,
+                         fresh_parts=args.fresh_parts, topic_guard=args.topic_guard,
                          control_length=not args.no_length_control, generation=generation_from_args(args), **extra)
 
 

@@ -29,4 +29,6 @@ class WriteSettings:
     # settled text (SectionReport.settled) a stream can send at once; None: a call per section
     steer: bool = False  # continuous layout: the part's plan point restated every ~200 words (rolling.py)
     fresh_parts: bool = False  # continuous layout: each part starts a fresh conversation (rolling.py, recap)
+    topic_guard: bool = False  # continuous layout: cut and rewrite paragraphs that leave the request or restate
+    # an earlier part, by the quality panel's lines (topic_guard.py; needs longform[quality])
     length: LengthPolicy = field(default_factory=LengthPolicy)

@@ -25,6 +25,7 @@ from ..length import TokenRate
 from ..plan import Section
 from ..rolling import RollingContext
 from ..terms import about_request
+from ..topic_guard import MAX_CUTS, TopicGuard
 from .base import RunState, SectionLayout, record_section
 
 LOOP_LOOKBACK = 6000  # characters of earlier text a new passage is compared with
@@ -48,6 +49,7 @@ class SectionDraft:
     completions: list[Completion] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     generated_words: int = 0  # what the calls wrote, cut text included: the token rate learns from it
+    guard_cuts: int = 0  # paragraphs the topic guard cut off (topic_guard.py)
 
     @property
     def finish_reason(self) -> str:
@@ -81,6 +83,7 @@ class ContinuousLayout(SectionLayout):
         self.live = state.settings.live_tokens
         if self.candidates > 1:
             self.judge = make_judge(state.settings.candidate_judge, state.meta.instruction, state.meta.language)
+        self.guard = TopicGuard(state.meta.instruction, state.meta.language) if state.settings.topic_guard else None
 
     def write(self, state: RunState, section: Section, budget: int, final: bool) -> SectionRecord:
         if self.candidates > 1:
@@ -110,9 +113,10 @@ class ContinuousLayout(SectionLayout):
             missing = self.length.missing(draft.kept, budget, final)
             if not missing:
                 break
-            probe = self._opening(draft, heading)
+            probe, cuts = self._opening(draft, heading), draft.guard_cuts
             added = self._chunk(index, prefix, heading, draft, missing, seed, report)
-            stalls = stalls + 1 if added < 3 and not probe else 0
+            # a probe or a guard's cut may add nothing on purpose: the next call samples that text anew
+            stalls = stalls + 1 if added < 3 and not probe and draft.guard_cuts == cuts else 0
             if self.live:
                 report.settled(settled_prefix(draft.kept, budget, self.rule))
             if stalls >= 2:  # the model keeps ending or looping right away: take what we have
@@ -170,16 +174,12 @@ class ContinuousLayout(SectionLayout):
         elif (self.steer and document.endswith(PARAGRAPH)) or (self.fresh and draft.text == heading):
             cleaned = clean_section(new)  # only when it drops chatter: the model's own leading space stays,
             new = new if cleaned == new.strip() else cleaned  # or its tokens no longer match the KV cache
-        loop = find_loop(new, document[-LOOP_LOOKBACK:])
-        if loop is not None:
-            new = new[:loop]
-            draft.notes.append(f"call {attempt}: cut a repeated passage")
-            draft.text += new
-            report.replay("cut a repeated passage", draft.text)
-        else:
-            draft.text += new
-            if config.stop and new.strip() and completion.finish_reason == "stop":
-                draft.text += PARAGRAPH  # the stop string was the paragraph end
+        cut = self._cut(new, document, draft, attempt)
+        draft.text += new[:cut[0]] if cut else new
+        if cut:
+            report.replay(cut[1], draft.text)
+        elif config.stop and new.strip() and completion.finish_reason == "stop":
+            draft.text += PARAGRAPH  # the stop string was the paragraph end
         if opening and about_task(new):  # the whole opening goes: the next call samples it anew from the heading
             draft.text = heading
             draft.notes.append(f"call {attempt}: dropped an opening about the task")
@@ -188,6 +188,22 @@ class ContinuousLayout(SectionLayout):
             # section ends: dropped at once, all text after it was computed again (demo: 0.14 of its 0.29 P2)
             draft.notes.append(f"call {attempt}: dropped text about the task")
         return count_words(draft.kept, self.rule) - before
+
+    def _cut(self, new: str, document: str, draft: SectionDraft, attempt: int) -> tuple[int, str] | None:
+        """(offset, why) where `new` is cut: at a loop (a passage repeating earlier text), else at the
+        first paragraph the topic guard rejects; None to keep it whole."""
+        loop = find_loop(new, document[-LOOP_LOOKBACK:])
+        if loop is not None:
+            draft.notes.append(f"call {attempt}: cut a repeated passage")
+            return loop, "cut a repeated passage"
+        if self.guard is None or draft.guard_cuts >= MAX_CUTS:
+            return None
+        bad = self.guard.first_bad(new, document)
+        if bad is None:
+            return None
+        draft.guard_cuts += 1
+        draft.notes.append(f"call {attempt}: cut a paragraph that {bad.why}")
+        return bad.at, "cut a paragraph that " + bad.why
 
     def _steer_limits(self, document: str, max_tokens: int) -> tuple[int, tuple[str, ...] | None]:
         """(max tokens, stop strings) of a steered call. Due for a steering turn, it ends at the
