@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from longform.pipeline.plan import (
@@ -443,3 +445,30 @@ def test_chatter_points_go_even_when_they_name_the_subject():
     kept, dropped = grounded(sections, "Write a blog post about Christmas Cactus and a story about Freak the Mighty.")
     assert dropped == chatter
     assert [s.point for s in kept] == [*subjects[:3], "Why Christmas Cactus bloom in winter"]
+
+
+@pytest.mark.parametrize("instruction, narrative", [
+    ("A zombie virus breaks out in a small town. Write a 5000-word story about a group of survivors", True),
+    ("Please help me write a 6000 word novel in the crossover genre.", True),
+    ("Write a scene of a fight between two YouTubers", True),
+    ("写一篇3000字的故事，讲一只猫的冒险", True),
+    ("Write a 3000-word essay about the novel 1984", False),
+    ("Write a review of the novel", False),
+    ("Write a 3,000-word article about the history of lighthouses", False),
+    ("写一篇关于《红楼梦》的读后感", False),
+])
+def test_a_story_is_told_by_events_when_the_plan_falls_back(instruction, narrative):
+    from longform.pipeline.terms import is_narrative
+
+    assert is_narrative(instruction) is narrative
+    points = [s.point for s in fallback_plan(instruction, 3000).sections]
+    essay_angle = "causes, mechanisms and consequences" if instruction.isascii() else "分析成因、过程与影响"
+    assert any(essay_angle in p.lower() for p in points) is not narrative
+    assert len(set(points)) == len(points)
+
+
+def test_fallback_points_carry_no_part_labels():
+    # "5. Part 4: causes…" in the outline beside "Now write part 5" had the model writing about its parts
+    for instruction in ("Write a 6000-word essay about bees", "写一篇六千字的文章，介绍蜜蜂"):
+        points = [s.point for s in fallback_plan(instruction, 4500).sections]
+        assert not any(re.match(r"(part \d|第\d+部分)", p, re.I) for p in points), points

@@ -24,7 +24,7 @@ from .plan import (
     parse_plan,
     plan_is_usable,
 )
-from .terms import key_terms
+from .terms import is_narrative, key_terms
 
 if TYPE_CHECKING:
     from .events import SectionReport
@@ -178,7 +178,8 @@ def fallback_plan(instruction: str, target_words: int) -> Plan:
     if target_words < 1:
         raise ValueError("target_words must be at least 1")
     count = suggested_sections(target_words)
-    points = prompts.render("fallback_plan", count=count, language=detect_language(instruction)).splitlines()
+    points = prompts.render("fallback_plan", count=count, language=detect_language(instruction),
+                            narrative=is_narrative(instruction)).splitlines()
     budgets = distribute_budget([1.0] * count, target_words)
     sections = [Section(i, p, b) for i, (p, b) in enumerate(zip(points, budgets), 1)]
     note = f"fallback plan: {count} section{'s' if count > 1 else ''} of about {target_words // count} words"

@@ -72,3 +72,18 @@ def about_request(point: str, instruction: str) -> bool:
     """Whether a plan point shares a key term with the request. A small model's plan can wander
     ("Building Families"), and the search must not pull the text after such a point."""
     return bool(key_terms(point) & key_terms(instruction))
+
+
+# "Write a 5000-word story…", "help me write a 6000 word novel", "Write a scene of a fight…", "写一篇…的故事"
+# the words between the verb and the story must not make it an essay *about* one ("an essay on the novel")
+_NARRATIVE = re.compile(r"\b(?:write|writing|tell|compose|create)\b"
+                        r"(?:(?!\b(?:about|on|of|essay|article|review|report|analysis|summary)\b)[^.!?\n]){0,60}?"
+                        r"\b(?:story|stories|novel|novella|scene|tale|fable|fairy tale|fiction|screenplay)\b"
+                        r"|(?:写|创作|编)[^。！？\n]{0,30}?(?:故事|小说|剧本|童话|寓言)", re.IGNORECASE)
+
+
+def is_narrative(instruction: str) -> bool:
+    """Whether the request asks for a story (a novel, a scene, a tale), not an essay about one:
+    a story's plan is a sequence of events, and an essay's angles ("causes, mechanisms and
+    consequences") gave a zombie story nothing to tell."""
+    return bool(_NARRATIVE.search(instruction))
