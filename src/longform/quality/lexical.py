@@ -53,12 +53,14 @@ _META_EN = re.compile(
     r"|\bno more parts\b|\bdone for you\b|\bparts? (is|are|was|were|has been|have been) (written|rewritten)\b"
     r"|\b(ending|beginning) has been rewritten\b"
     r"|\b(i'll|i will|i'm going to) (just )?(keep going|go ahead|keep writing|carry on)\b"
-    r"|\bthis (will|is going to) (go into|talk about|cover)\b|\btopic (that )?(we|i) (have|'ve) (already )?(discussed|talked"
-    r" about|covered)\b"
+    r"|\bthis (will|is going to) (go into|talk about|cover)\b"
+    r"|\btopic (that )?(we|i) (have|'ve) (already )?(discussed|talked about|covered)\b"
     # read in the next demo and Q2 (2026-12-04): "This will cover the history of lighthouses…", "…before you
     # were going to finish your part.", "How would you edit this piece of writing…", "…Part 1: SEN2037 is…"
     r"|\b(finish|write|start|end) (your|my|our) part\b|\b(edit|rewrite|revise|polish) (this|my|the) (piece|text"
-    r"|writing|draft)\b|\bthis piece of writing\b|\bhelp me (with )?(the )?(writing|editing)\b|\bpart \d+:",
+    r"|writing|draft)\b|\bthis piece of writing\b|\bhelp me (with )?(the )?(writing|editing)\b|\bpart \d+:"
+    r"|\b(story|article|essay|piece|text) (that )?((we|i)('re| are|'m| am) going to write|we('re| are) going to tell)\b"
+    r"|\byour (\w+ )?task is to (create|write|tell)\b",
     re.IGNORECASE,
 )
 _META_ZH = re.compile(
