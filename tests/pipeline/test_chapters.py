@@ -91,3 +91,12 @@ def test_a_long_run_writes_under_the_chaptered_plan(tmp_path):
     assert plan["notes"][0].startswith("chapters (model): The founding of Rome; The Republic; Augustus")
     assert abs(result.words - 6000) <= 0.05 * 6000
     assert "## Leaders\n" in result.text  # a section's own heading, not its chapter's
+
+
+def test_a_story_chapter_without_a_list_gets_the_steps_of_its_events():
+    from longform.pipeline.chapters import _angles
+
+    story = _angles("The Night I Left My Father", 4, "en", narrative=True)
+    assert story[0] == "The Night I Left My Father: how it begins" and len(set(story)) == 4
+    essay = _angles("The Golden Age of Augustus", 4, "en")
+    assert "Causes and consequences of the Golden Age of Augustus" in essay

@@ -27,7 +27,7 @@ from ..backends import LM, GenerationConfig
 from .cleaning import section_heading
 from .plan import Plan, Section, distribute_budget, parse_plan
 from .planner import ask_outline, grounded, make_plan, suggested_sections
-from .terms import key_terms
+from .terms import is_narrative, key_terms
 
 if TYPE_CHECKING:
     from .events import SectionReport
@@ -73,7 +73,7 @@ def make_chaptered_plan(lm: LM, instruction: str, target_words: int, lang: str, 
         raws.append(raw)
         if points is None:
             notes.append(f"chapter {chapter.index}: its sections were not listed; used its own angles")
-            points = _angles(chapter.point, count, lang)
+            points = _angles(chapter.point, count, lang, is_narrative(instruction))
         budgets = distribute_budget([1.0] * len(points), chapter.words)
         sections += [Section(len(sections) + i, p, b) for i, (p, b) in enumerate(zip(points, budgets), 1)]
     return Plan(sections, target_words, raw="\n---\n".join(r for r in raws if r), source="chapters", notes=notes)
@@ -102,23 +102,25 @@ def _chapter_points(lm, instruction: str, chapter: Section, count: int, chapters
                 points.append(point)
                 known |= key_terms(point)
         if len(points) >= MIN_OWN_POINTS:
-            return _filled(points[:count], count, chapter.point, lang), "\n".join(texts)
+            return _filled(points[:count], count, chapter.point, lang, is_narrative(instruction)), "\n".join(texts)
     return None, "\n".join(texts)
 
 
-def _angles(chapter: str, count: int, lang: str) -> list[str]:
-    """`count` points on general angles of the chapter ("Causes and consequences of the Pax Romana")."""
+def _angles(chapter: str, count: int, lang: str, narrative: bool = False) -> list[str]:
+    """`count` points on general angles of the chapter ("Causes and consequences of the Pax Romana"),
+    or, in a story, on the steps of its events ("The Night I Left My Father: the turning point")."""
     title = section_heading(chapter).strip().removeprefix("## ")  # asides already gone
     first, _, rest = title.partition(" ")
     if first in ("The", "A", "An") and rest:  # "Causes and consequences of the Pax Romana"
         title = f"{first.lower()} {rest}"
-    angles = prompts.render("fallback_plan", count=count, language=lang, chapter=title).splitlines()
+    angles = prompts.render("fallback_plan", count=count, language=lang, chapter=title,
+                            narrative=narrative).splitlines()
     return [a[:1].upper() + a[1:] for a in angles]
 
 
-def _filled(points: list[str], count: int, chapter: str, lang: str) -> list[str]:
+def _filled(points: list[str], count: int, chapter: str, lang: str, narrative: bool) -> list[str]:
     """`points` topped up to `count` with the chapter's own angles."""
-    return points + _angles(chapter, count, lang)[: count - len(points)]
+    return points + _angles(chapter, count, lang, narrative)[: count - len(points)]
 
 
 def _without_chapter(point: str, chapter: str) -> str:
