@@ -38,7 +38,6 @@ STEER_CALLS = 4  # steered, calls are shorter: this many times the policy's call
 MIN_STEER_CALL = 24  # tokens: a call that stops short of a turn writes at least this much
 RESAMPLE_ROUNDS = 1  # extra rounds of candidates when the best one fails the judge
 OPENING_PROBES = 2  # fresh parts: calls that may write only the opening paragraph (see _opening)
-GUARD_CALLS = 4  # with the topic guard, calls are a paragraph long: this many times the policy's calls
 
 
 @dataclass
@@ -137,7 +136,7 @@ class ContinuousLayout(SectionLayout):
         """How many more calls a section may take when calls are short."""
         if self.steer:
             return STEER_CALLS
-        return 1 if self.candidates == 1 and not self.live and self.guard is None else GUARD_CALLS
+        return 1 if self.candidates == 1 and not self.live else 3
 
     def _chunk(self, index: int, prefix: str, heading: str, draft: SectionDraft, missing: int, seed: int,
                report: SectionReport) -> int:
@@ -153,9 +152,7 @@ class ContinuousLayout(SectionLayout):
             min_tokens = min(min_tokens, max_tokens)
         attempt = len(draft.completions) + 1
         opening = self._opening(draft, heading)
-        # guarded, a call writes one paragraph: a paragraph the guard cuts then wastes only itself, not the
-        # paragraphs the call wrote after it (Q2, calls of a whole section: 2.63 tokens decoded per word kept)
-        stop = (PARAGRAPH,) if opening or self.guard is not None else None
+        stop = (PARAGRAPH,) if opening else None
         if self.steer:
             max_tokens, stop = self._steer_limits(document, max_tokens)
             min_tokens = min(min_tokens, max_tokens)
