@@ -3,6 +3,7 @@ are cut, the section writes on, and a model that cannot stay on the subject stil
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -104,3 +105,13 @@ def test_a_model_that_always_strays_still_finishes(tmp_path):
     cuts = [n for n in result.sections[0].notes if "left the request" in n]
     assert len(cuts) == MAX_CUTS
     assert count_words(result.text) >= 0.93 * 300
+
+
+def test_the_command_line_turns_it_on(tmp_path):
+    from longform.cli import main
+
+    out = tmp_path / "cli"
+    assert main(["write", TASK, "--out", str(out), "--backend", "mock:lorem", "--words", "300", "--topic-guard",
+                 "--quiet"]) == 0
+    notes = [n for f in sorted((out / "sections").glob("*.json")) for n in json.loads(f.read_text())["notes"]]
+    assert any("left the request" in n for n in notes)  # lorem ipsum is off any request
