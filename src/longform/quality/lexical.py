@@ -67,7 +67,12 @@ _META_EN = re.compile(
     r"|\b(the|this) (full |whole |final |last |next |first )?(piece|article|essay|story|section|part|text"
     r"|paragraph) (can|could|should|must|will|would) be (written|rewritten|shortened|expanded|kept)\b"
     r"|\bword limit\b|\b(the|this) (last|final|next|first) paragraph (ends|will|should|is)\b"
-    r"|\bwritten in an? (narrative|informal|formal|flowing|conversational) (paragraph )?(style|tone)\b",
+    r"|\bwritten in an? (narrative|informal|formal|flowing|conversational) (paragraph )?(style|tone)\b"
+    # a whole guarded-demo section under "Other perspectives and the strongest objections": "The article is
+    # written in a different perspective…", "The article also covers other aspects…", "The way this topic is written."
+    r"|\bthe (article|essay|piece) (also |then |now |first )?(is written|covers|gives|provides|presents|includes"
+    r"|shows|explains|makes sure)\b|\bthis topic is written\b|\b(the )?(first|last|next) part (includes|makes|covers"
+    r"|gives)\b",
     re.IGNORECASE,
 )
 _META_ZH = re.compile(
