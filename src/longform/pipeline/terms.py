@@ -84,6 +84,6 @@ _NARRATIVE = re.compile(r"\b(?:write|writing|tell|compose|create)\b"
 
 def is_narrative(instruction: str) -> bool:
     """Whether the request asks for a story (a novel, a scene, a tale), not an essay about one:
-    a story's plan is a sequence of events, and an essay's angles ("causes, mechanisms and
-    consequences") gave a zombie story nothing to tell."""
+    a story's plan is a sequence of events, and essay angles ("causes, mechanisms and consequences",
+    the fallback's until 2026-12-04) gave a zombie story nothing to tell."""
     return bool(_NARRATIVE.search(instruction))
