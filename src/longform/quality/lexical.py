@@ -72,7 +72,15 @@ _META_EN = re.compile(
     # written in a different perspective…", "The article also covers other aspects…", "The way this topic is written."
     r"|\bthe (article|essay|piece) (also |then |now |first )?(is written|covers|gives|provides|presents|includes"
     r"|shows|explains|makes sure)\b|\bthis topic is written\b|\b(the )?(first|last|next) part (includes|makes|covers"
-    r"|gives)\b",
+    r"|gives)\b"
+    # the final demo's "Why many lighthouses still stand today", all of it talk to the reader about its parts:
+    # "The first part of the outline is written. Here's what it says:", "So there you have it! You can see part
+    # one here.", "…we're going to talk through in this next piece", "I hope you'll like this one"
+    r"|\bpart of the outline\b|\b(outline|part|section) is written\b|\bhere'?s what it says\b|\blet me tell you\b"
+    r"|\b(create|write|add) (some )?(new |more )?parts\b|\bso there you have it\b|\bpart (one|two|three|\d+) (here"
+    r"|below|above)\b|\b(this|another|the next|the last|this next) piece\b(?! of)|\bfinish up there\b"
+    r"|\byour (article|essay|story|text|blog post)\b|\bi hope you('ll| will) (like|enjoy|love)\b"
+    r"|\bthe (article|essay|story|piece) is (called|about|titled)\b",
     re.IGNORECASE,
 )
 _META_ZH = re.compile(
