@@ -19,6 +19,7 @@ Chinese run counts characters.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..text import count_words, cut_near_words, trim_to_sentence
@@ -105,11 +106,14 @@ class LengthController:
         min_tokens = max(1, min(max_tokens, round(rate.tokens_for(missing) * self.policy.floor)))
         return max_tokens, min_tokens
 
-    def fit(self, text: str, budget: int, finish_reason: str = "stop") -> str:
-        """`text` past `cut_over` × budget cut at the sentence end nearest the budget; a
-        call cut off by its token limit loses its unfinished last sentence."""
+    def fit(self, text: str, budget: int, finish_reason: str = "stop", final: bool = False) -> str:
+        """`text` past `cut_over` × budget cut at the sentence end nearest the budget (the
+        `final` section's at the first one at or past it: its budget is what the document
+        still lacks, and the nearest end could lie short of it); a call cut off by its token
+        limit loses its unfinished last sentence."""
         if count_words(text, self.rule) > budget * self.policy.cut_over:
-            return cut_near_words(text, budget, self.rule)
+            past = {"over": math.inf} if final else {}  # the first sentence end at or past the budget wins
+            return cut_near_words(text, budget, self.rule, **past)
         if finish_reason == "length":
             return trim_to_sentence(text)
         return text

@@ -122,7 +122,7 @@ class ContinuousLayout(SectionLayout):
             if stalls >= 2:  # the model keeps ending or looping right away: take what we have
                 draft.notes.append("stopped early: no new text twice")
                 break
-        self._finish(draft, budget, report)
+        self._finish(draft, budget, report, final)
         return draft
 
     def _opening(self, draft: SectionDraft, heading: str) -> bool:
@@ -265,9 +265,9 @@ class ContinuousLayout(SectionLayout):
     def _fits(self, messages) -> bool:
         return self.lm.count_tokens(messages) + SUMMARY_RESERVE + MIN_CHUNK <= self.window
 
-    def _finish(self, draft: SectionDraft, budget: int, report: SectionReport) -> None:
+    def _finish(self, draft: SectionDraft, budget: int, report: SectionReport, final: bool) -> None:
         kept = draft.kept
-        text = self.length.fit(kept.rstrip() if self.steer else kept, budget, draft.finish_reason)
+        text = self.length.fit(kept.rstrip() if self.steer else kept, budget, draft.finish_reason, final)
         if text != draft.text:
             why = "trimmed to length" if kept == draft.text else "dropped text about the task"
             draft.text = text
