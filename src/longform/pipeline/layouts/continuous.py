@@ -175,7 +175,8 @@ class ContinuousLayout(SectionLayout):
             cleaned = clean_section(new)  # only when it drops chatter: the model's own leading space stays,
             new = new if cleaned == new.strip() else cleaned  # or its tokens no longer match the KV cache
         cut = self._cut(new, document, draft, attempt)
-        draft.text += new[:cut[0]] if cut else new
+        new = new[:cut[0]] if cut else new  # what follows judges the text kept, as before the guard
+        draft.text += new
         if cut:
             report.replay(cut[1], draft.text)
         elif config.stop and new.strip() and completion.finish_reason == "stop":
