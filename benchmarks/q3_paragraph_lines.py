@@ -24,7 +24,10 @@ def similarities(encoder, paragraphs: list[str], instruction: str) -> np.ndarray
 
 
 def prose(text: str) -> list[str]:
-    return [p for p in text.split("\n\n") if len(p.split()) >= 25 and not p.lstrip().startswith("#")]
+    """The paragraphs the guard judges (topic_guard.judged)."""
+    from longform.pipeline.topic_guard import judged
+
+    return [p for _, p in judged(text, "en")]
 
 
 def main() -> None:

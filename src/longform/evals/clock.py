@@ -24,7 +24,7 @@ FOLDER = "processes"
 
 
 class ProcessClock:
-    """Records this process's time on `out_dir` from `start()` to `stop()` (or its last beat)."""
+    """Records this process's time on `out_dir` while the `with` block runs (to its last beat if killed)."""
 
     def __init__(self, out_dir: str | Path, beat: float = 30.0, **facts):
         self.started = time.time()

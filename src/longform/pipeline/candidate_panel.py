@@ -78,13 +78,19 @@ class PanelJudge:
     def for_section(self, point: str, about_request: bool) -> None:
         self.point = point if about_request else ""
 
-    def rate(self, texts: list[str], earlier: str) -> list[Rated]:
+    def closeness(self, texts: list[str], earlier: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(topic, point, restate) of each text, as in the formula above; the topic guard
+        (topic_guard.py) needs only these, not the lexical grades."""
         older = [p.text for p in units.parts(units.paragraphs(earlier), self.language)][:-1]
         fixed = [self.instruction] + ([self.point] if self.point else [])
         known, held, vectors = self._encode(fixed, older, texts)
         topic = vectors @ known[0]
         point = vectors @ known[1] if self.point else np.zeros(len(texts))
         restate = (vectors @ held.T).max(axis=1) if len(held) else np.zeros(len(texts))
+        return topic, point, restate
+
+    def rate(self, texts: list[str], earlier: str) -> list[Rated]:
+        topic, point, restate = self.closeness(texts, earlier)
         return [Rated(t, float(topic[i]), float(point[i]), float(restate[i]),
                       overlap_with(t, earlier, 3) if earlier else 0.0, lexical.meta_share([t], self.language)[0],
                       RESTATED_AT[self.language], OFF_TOPIC_FLOOR[self.language]) for i, t in enumerate(texts)]

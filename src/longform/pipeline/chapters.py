@@ -66,14 +66,15 @@ def make_chaptered_plan(lm: LM, instruction: str, target_words: int, lang: str, 
     sections: list[Section] = []
     notes = [f"chapters ({chapters.source}): " + "; ".join(c.point for c in chapters.sections), *chapters.notes]
     raws = [chapters.raw]
+    narrative = is_narrative(instruction)  # a story's chapters are told in events (fallback_plan.j2)
     for chapter, count in zip(chapters.sections, counts):
         attempt = attempts + CHAPTER_ATTEMPTS * (chapter.index - 1) + 1  # its own seeds and report numbers
         points, raw = _chapter_points(lm, instruction, chapter, count, len(chapters.sections), lang, config,
-                                      attempt, report, seen={s.point.lower() for s in sections})
+                                      attempt, report, seen={s.point.lower() for s in sections}, narrative=narrative)
         raws.append(raw)
         if points is None:
             notes.append(f"chapter {chapter.index}: its sections were not listed; used its own angles")
-            points = _angles(chapter.point, count, lang, is_narrative(instruction))
+            points = _angles(chapter.point, count, lang, narrative)
         budgets = distribute_budget([1.0] * len(points), chapter.words)
         sections += [Section(len(sections) + i, p, b) for i, (p, b) in enumerate(zip(points, budgets), 1)]
     return Plan(sections, target_words, raw="\n---\n".join(r for r in raws if r), source="chapters", notes=notes)
@@ -81,7 +82,7 @@ def make_chaptered_plan(lm: LM, instruction: str, target_words: int, lang: str, 
 
 def _chapter_points(lm, instruction: str, chapter: Section, count: int, chapters: int, lang: str,
                     config: GenerationConfig, first_attempt: int, report,
-                    seen: set[str]) -> tuple[list[str] | None, str]:
+                    seen: set[str], narrative: bool = False) -> tuple[list[str] | None, str]:
     """The chapter's `count` section points, from the model and topped up with its own angles
     (None when no attempt gave MIN_OWN_POINTS), and the texts the model wrote. Frame points,
     points that are no heading or add nothing to the chapter's title, and points an earlier
@@ -102,7 +103,7 @@ def _chapter_points(lm, instruction: str, chapter: Section, count: int, chapters
                 points.append(point)
                 known |= key_terms(point)
         if len(points) >= MIN_OWN_POINTS:
-            return _filled(points[:count], count, chapter.point, lang, is_narrative(instruction)), "\n".join(texts)
+            return _filled(points[:count], count, chapter.point, lang, narrative), "\n".join(texts)
     return None, "\n".join(texts)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..quality.panel import OFF_TOPIC_FLOOR, RESTATED_AT
 from ..text import count_words
 from .candidate_panel import PanelJudge
 
@@ -39,22 +40,28 @@ class TopicGuard:
 
     def __init__(self, instruction: str, language: str):
         self.judge = PanelJudge(instruction, language)
-        self.min_words = MIN_WORDS.get(self.judge.language, MIN_WORDS["en"])
 
     def first_bad(self, new: str, earlier: str) -> Cut | None:
         """Where in `new` (text a call just wrote after `earlier`) the first paragraph starts that
         leaves the request or restates an earlier part; None when every paragraph may stay."""
-        spans = [(start, text) for start, text in paragraphs(new)
-                 if count_words(text) >= self.min_words and not text.lstrip().startswith("#")]
+        spans = judged(new, self.judge.language)
         if not spans:
             return None
-        rated = self.judge.rate([text for _, text in spans], earlier)
-        for (start, _), r in zip(spans, rated):
-            if r.topic < r.floor:
-                return Cut(start, f"left the request (similarity {r.topic:.3f} < {r.floor})")
-            if r.restate >= r.restated_at:
-                return Cut(start, f"restated an earlier part (similarity {r.restate:.2f})")
+        topic, _, restate = self.judge.closeness([text for _, text in spans], earlier)
+        floor, restated_at = OFF_TOPIC_FLOOR[self.judge.language], RESTATED_AT[self.judge.language]
+        for (start, _), on, again in zip(spans, topic, restate):
+            if on < floor:
+                return Cut(start, f"left the request (similarity {on:.3f} < {floor})")
+            if again >= restated_at:
+                return Cut(start, f"restated an earlier part (similarity {again:.2f})")
         return None
+
+
+def judged(text: str, language: str) -> list[tuple[int, str]]:
+    """The paragraphs of `text` the guard judges, with their offsets: prose (no heading) of at
+    least MIN_WORDS; Q3 (benchmarks/q3_paragraph_lines.py) calibrates on the same ones."""
+    least = MIN_WORDS.get(language, MIN_WORDS["en"])
+    return [(start, p) for start, p in paragraphs(text) if count_words(p) >= least and not p.lstrip().startswith("#")]
 
 
 def paragraphs(text: str) -> list[tuple[int, str]]:
