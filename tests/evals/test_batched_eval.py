@@ -45,6 +45,10 @@ def test_a_killed_batched_eval_resumes_with_every_item_once(tmp_path):
     assert sorted(r["id"] for r in rows) == list(range(len(TOPICS)))  # every item exactly once
     assert [r["id"] for r in rows[: len(before)]] == before  # the rows written before the kill were kept
     assert all(r["response"].strip() for r in rows)
-    spent = process_time(out)  # the killed process kept the time and items it had saved
-    assert spent["processes"] == 2 and spent["items_finished"] == len(TOPICS)
+    # The killed process kept the time and items it had saved. A kill can land between a row's append and
+    # the clock's save, so its count may lag its rows (a CI run: 7 of 8); the resumed one counts exactly.
+    spent = process_time(out)
+    counts = sorted(json.loads(f.read_text())["items_finished"] for f in (out / "processes").glob("*.json"))
+    assert spent["processes"] == 2 and len(TOPICS) - len(before) in counts
+    assert sum(counts) <= len(TOPICS) and spent["wall_seconds"] > 0
     assert json.loads((out / "report.json").read_text())["process_time"] == spent
