@@ -109,6 +109,7 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="write each request once per seed")
     args = p.parse_args()
     from longform import load_backend
+    from longform.pipeline.topic_guard import streams
     from longform.quality.documents import measure_run
     from longform.quality.panel import measure
     from longform.text import count_words
@@ -123,7 +124,8 @@ def main() -> None:
         p.error("--no-plain needs --steer or --fresh")
     for variant, k in [(v, k) for v in variants for k in args.candidates]:
         label = f"{k} {variant}".strip()
-        parallel = k * args.concurrency  # the embedded model decodes every document's candidates together
+        # the embedded model decodes every document's candidates (and guard repairs) together
+        parallel = streams(k, args.topic_guard) * args.concurrency
         lm = load_backend("embedded", threads=args.threads, parallel=parallel)  # 1: no batch decoder
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:

@@ -13,7 +13,13 @@ pytest.importorskip("sentence_transformers")
 from longform.backends import load_backend  # noqa: E402
 from longform.backends.mock import MockProvider, lorem_words  # noqa: E402
 from longform.pipeline.runner import AgentWrite, WriteSettings  # noqa: E402
-from longform.pipeline.topic_guard import MAX_CUTS, TopicGuard, paragraphs  # noqa: E402
+from longform.pipeline.topic_guard import (  # noqa: E402
+    MAX_CUTS,
+    REPAIR_CANDIDATES,
+    TopicGuard,
+    judged,
+    paragraphs,
+)
 from longform.text import count_words  # noqa: E402
 
 TASK = "Write a 300-word story about an old lighthouse keeper in a small harbor town."
@@ -70,6 +76,17 @@ def test_short_lines_and_headings_are_not_judged():
     assert guard.first_bad("## Pivot tables and VLOOKUP\n\nSee the spreadsheet.", ON[0]) is None
 
 
+def test_a_run_of_short_lines_is_judged_as_one_passage():
+    lines = ["Chapter 11: That's me in the first act", "Chapter 12: And that is how it all starts",
+             "Chapter 13: And that is how everything ends", "Chapter 14: The story of my life, what I want next",
+             "FINISHED EXECUTION"]
+    text = ON[0] + "\n\n" + "\n\n".join(lines)
+    spans = judged(text, "en")
+    assert len(spans) == 2 and spans[1][0] == text.index(lines[0])
+    assert spans[1][1].startswith(lines[0]) and "Chapter 14" in spans[1][1]  # from its first line to where it is enough
+    assert len(judged("## Heading\n\n" + "\n\n".join(lines[:2]) + "\n\n## Next\n\n" + lines[2], "en")) == 0
+
+
 def _run(tmp_path, respond, guard=True):
     lm = load_backend("mock:lorem")
     lm.provider = MockProvider(responder=respond)
@@ -92,6 +109,32 @@ def test_a_stray_paragraph_is_cut_and_written_again(tmp_path):
     calls.clear()
     plain = _run(tmp_path, respond, guard=False)
     assert STRAY in plain.text  # without the guard it stays
+
+
+def test_after_a_cut_the_paragraph_is_rewritten_as_candidates_and_the_best_kept(tmp_path):
+    def respond(messages, config):
+        if len(calls) == 0:  # the first call strays after two good paragraphs
+            calls.append(config)
+            return ON[0] + "\n\n" + ON[1] + "\n\n" + STRAY
+        calls.append(config)
+        if config.stop:  # a repair: one candidate in three is on the subject
+            return " " + (ON[2] if config.seed % 3 == good else STRAY)
+        return " " + "\n\n".join(ON[3:])
+
+    calls: list = []
+    good = None
+    strayed = _run(tmp_path, respond)  # every candidate strays: a failed repair is cut like a paragraph
+    repairs = [c for c in calls if c.stop]
+    assert len(repairs) == MAX_CUTS * REPAIR_CANDIDATES and all(c.stop == ("\n\n",) for c in repairs)
+    assert len({c.seed for c in repairs}) == len(repairs) and all(c.max_tokens <= 160 for c in repairs)
+    assert sum("cut a paragraph" in n for n in strayed.sections[0].notes) == MAX_CUTS
+    assert count_words(strayed.text) >= 0.93 * 300  # and the section still finishes
+    for good in (c.seed % 3 for c in repairs[:REPAIR_CANDIDATES]):  # whichever candidate is the good one, it is kept
+        calls.clear()
+        result = _run(tmp_path / str(good), respond)
+        assert ON[2] in result.text and STRAY not in result.text
+        assert result.text.index(ON[1]) < result.text.index(ON[2]) < result.text.index(ON[3])
+        assert any(f"of {REPAIR_CANDIDATES}" in n for n in result.sections[0].notes)
 
 
 def test_a_model_that_always_strays_still_finishes(tmp_path):

@@ -96,8 +96,11 @@ def backend_from_args(args: argparse.Namespace, base_url: str | None = None) -> 
             options["timeout"] = args.timeout
     elif spec.split("?")[0] == "embedded":
         # one model, N sequences batched (backends/batching.py): the documents in flight, times the
-        # candidates each call samples at once
-        parallel = (getattr(args, "concurrency", None) or 1) * getattr(args, "candidates", 1)
+        # candidates each call may sample at once
+        from ..pipeline.topic_guard import streams
+
+        parallel = (getattr(args, "concurrency", None) or 1) * streams(getattr(args, "candidates", 1),
+                                                                       getattr(args, "topic_guard", False))
         options = {"parallel": parallel} if parallel > 1 else {}
     lm = load_backend(spec, max_retries=args.max_retries, **options)
     lm.on_retry_line = lambda line: print(f"{lm.name}: {line}", file=sys.stderr, flush=True)

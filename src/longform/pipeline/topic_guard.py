@@ -14,6 +14,11 @@ a run with the guard is partly graded by what chose its text: Q2 reports the mea
 does not see too, and the text is quoted. Cutting the end of the text costs no recompute (the
 next prompt is a prefix of what the KV cache holds), only the decoding of what was cut, and a
 section cuts at most MAX_CUTS times, so a model that cannot stay on the subject still finishes.
+
+After a cut, the paragraph is written again as REPAIR_CANDIDATES candidates at once, one paragraph
+each (a batching backend decodes them together), and the panel judge's best is kept
+(candidate_panel.py): resampling one continuation, a third of Q2's sections used up their cuts
+and kept what came next.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ..text import count_words
 from .candidate_panel import PanelJudge
 
 MAX_CUTS = 3  # per section: after these, the text is kept as written
+REPAIR_CANDIDATES = 3  # paragraphs sampled at once after a cut (decoded together), the panel judge's best kept
 MIN_WORDS = {"en": 25, "zh": 60}  # a shorter paragraph (a line, a list item) says too little to judge
 
 
@@ -57,11 +63,32 @@ class TopicGuard:
         return None
 
 
+def streams(candidates: int, guarded: bool) -> int:
+    """How many sequences one document may decode at once: its candidates, or the guard's repair
+    candidates; a batching backend wants this many slots per document in flight."""
+    return max(candidates, REPAIR_CANDIDATES if guarded else 1)
+
+
 def judged(text: str, language: str) -> list[tuple[int, str]]:
-    """The paragraphs of `text` the guard judges, with their offsets: prose (no heading) of at
-    least MIN_WORDS; Q3 (benchmarks/q3_paragraph_lines.py) calibrates on the same ones."""
+    """The passages of `text` the guard judges, with their offsets: each prose paragraph (no heading)
+    of at least MIN_WORDS, and each run of shorter ones that reaches MIN_WORDS together (list items,
+    dialogue lines: 9 % of Q2's words stood in short paragraphs, among them outlines the model wrote
+    out as text). Q3 (benchmarks/q3_paragraph_lines.py) calibrates on the same passages."""
     least = MIN_WORDS.get(language, MIN_WORDS["en"])
-    return [(start, p) for start, p in paragraphs(text) if count_words(p) >= least and not p.lstrip().startswith("#")]
+    out, run = [], []  # run: the short paragraphs since the last judged passage or heading
+    for start, p in paragraphs(text):
+        if p.lstrip().startswith("#"):
+            run = []
+        elif count_words(p) >= least:
+            out.append((start, p))
+            run = []
+        else:
+            run.append((start, p))
+            if count_words(" ".join(q for _, q in run)) >= least:
+                first, (last, tail) = run[0][0], run[-1]
+                out.append((first, text[first:last + len(tail)]))
+                run = []
+    return out
 
 
 def paragraphs(text: str) -> list[tuple[int, str]]:

@@ -25,7 +25,7 @@ from ..length import TokenRate
 from ..plan import Section
 from ..rolling import RollingContext
 from ..terms import about_request
-from ..topic_guard import MAX_CUTS, TopicGuard
+from ..topic_guard import MAX_CUTS, REPAIR_CANDIDATES, Cut, TopicGuard
 from .base import RunState, SectionLayout, record_section
 
 LOOP_LOOKBACK = 6000  # characters of earlier text a new passage is compared with
@@ -50,6 +50,7 @@ class SectionDraft:
     notes: list[str] = field(default_factory=list)
     generated_words: int = 0  # what the calls wrote, cut text included: the token rate learns from it
     guard_cuts: int = 0  # paragraphs the topic guard cut off (topic_guard.py)
+    repair: bool = False  # the last call ended in a guard's cut: the next one writes that paragraph as candidates
 
     @property
     def finish_reason(self) -> str:
@@ -86,8 +87,9 @@ class ContinuousLayout(SectionLayout):
         self.guard = TopicGuard(state.meta.instruction, state.meta.language) if state.settings.topic_guard else None
 
     def write(self, state: RunState, section: Section, budget: int, final: bool) -> SectionRecord:
-        if self.candidates > 1:
-            self.judge.for_section(section.point, about_request(section.point, state.meta.instruction))
+        for judge in (self.judge if self.candidates > 1 else None, self.guard and self.guard.judge):
+            if judge:
+                judge.for_section(section.point, about_request(section.point, state.meta.instruction))
         draft = self._section(section.index, budget, state.heading(section), state.raw_text(),
                               state.seed(section), state.report(section), final)
         record = record_section(state, section, budget, draft.text, draft.completions, draft.notes)
@@ -132,6 +134,13 @@ class ContinuousLayout(SectionLayout):
         it cost recomputing everything after it (P2)."""
         return self.fresh and not self.steer and draft.text == heading and len(draft.completions) < OPENING_PROBES
 
+    def _repairing(self, draft: SectionDraft) -> bool:
+        """Whether the next call rewrites the paragraph the guard just cut as REPAIR_CANDIDATES
+        candidates (topic_guard.py): with plain resampling a third of Q2's sections still
+        used up their cuts. Steered and candidate-search calls keep their own ends and judges."""
+        repair, draft.repair = draft.repair, False
+        return repair and self.candidates == 1 and not self.steer
+
     def _calls_factor(self) -> int:
         """How many more calls a section may take when calls are short."""
         if self.steer:
@@ -151,15 +160,22 @@ class ContinuousLayout(SectionLayout):
             max_tokens = min(max_tokens, *short_calls)
             min_tokens = min(min_tokens, max_tokens)
         attempt = len(draft.completions) + 1
-        opening = self._opening(draft, heading)
-        stop = (PARAGRAPH,) if opening else None
+        opening, repair = self._opening(draft, heading), self._repairing(draft)
+        if repair:  # one paragraph, where the cut one stood
+            max_tokens, min_tokens = min(max_tokens, CANDIDATE_TOKENS), min(min_tokens, CANDIDATE_TOKENS)
+        stop = (PARAGRAPH,) if opening or repair else None
         if self.steer:
             max_tokens, stop = self._steer_limits(document, max_tokens)
             min_tokens = min(min_tokens, max_tokens)
         config = self.generation.merged(max_tokens=max_tokens, seed=seed + 7919 * (attempt - 1), prose=True,
                                         min_tokens=min_tokens, stop=stop)
+        repaired = None  # with a repair: the rating of the candidate kept
         if self.candidates > 1:
-            completion = self._best_candidate(messages, config, document, attempt, draft, report)
+            completion, _ = self._best_candidate(messages, config, document, attempt, draft, report,
+                                                 self.judge, self.candidates, RESAMPLE_ROUNDS)
+        elif repair:
+            completion, repaired = self._best_candidate(messages, config, document, attempt, draft, report,
+                                                        self.guard.judge, REPAIR_CANDIDATES, 0)
         else:
             completion = self.lm.complete(messages, config, on_delta=report.delta,
                                           on_retry=lambda _n, err: report.replay(f"retrying after: {err}", draft.text))
@@ -174,7 +190,7 @@ class ContinuousLayout(SectionLayout):
         elif (self.steer and document.endswith(PARAGRAPH)) or (self.fresh and draft.text == heading):
             cleaned = clean_section(new)  # only when it drops chatter: the model's own leading space stays,
             new = new if cleaned == new.strip() else cleaned  # or its tokens no longer match the KV cache
-        cut = self._cut(new, document, draft, attempt)
+        cut = self._cut(new, document, draft, attempt, repaired)
         new = new[:cut[0]] if cut else new  # what follows judges the text kept, as before the guard
         draft.text += new
         if cut:
@@ -190,19 +206,24 @@ class ContinuousLayout(SectionLayout):
             draft.notes.append(f"call {attempt}: dropped text about the task")
         return count_words(draft.kept, self.rule) - before
 
-    def _cut(self, new: str, document: str, draft: SectionDraft, attempt: int) -> tuple[int, str] | None:
+    def _cut(self, new: str, document: str, draft: SectionDraft, attempt: int, repaired=None) -> tuple[int, str] | None:
         """(offset, why) where `new` is cut: at a loop (a passage repeating earlier text), else at the
-        first paragraph the topic guard rejects; None to keep it whole."""
+        first paragraph the topic guard rejects, or whole when `new` is a repair (`repaired`: the
+        judge's rating of it) and even the best candidate failed; None to keep it whole."""
         loop = find_loop(new, document[-LOOP_LOOKBACK:])
         if loop is not None:
             draft.notes.append(f"call {attempt}: cut a repeated passage")
             return loop, "cut a repeated passage"
         if self.guard is None or draft.guard_cuts >= MAX_CUTS:
             return None
-        bad = self.guard.first_bad(new, document)
+        if repaired is not None:  # its candidates were judged already
+            bad = None if not repaired.failed else Cut(0, f"failed as every candidate did ({repaired.describe()})")
+        else:
+            bad = self.guard.first_bad(new, document)
         if bad is None:
             return None
         draft.guard_cuts += 1
+        draft.repair = True
         draft.notes.append(f"call {attempt}: cut a paragraph that {bad.why}")
         return bad.at, "cut a paragraph that " + bad.why
 
@@ -217,15 +238,15 @@ class ContinuousLayout(SectionLayout):
         return min(max_tokens, max(MIN_STEER_CALL, self.rate.tokens_for(to_turn))), None
 
     def _best_candidate(self, messages, config, document: str, attempt: int, draft: SectionDraft,
-                        report: SectionReport) -> Completion:
-        """`candidates` continuations at once, each with its own seed; the judge's best is kept and
-        streamed, the others are traced as stage "candidate" (their tokens are the search's cost).
-        When even the best one fails the judge, one more round is sampled and the best of both kept."""
-        rate = lambda texts: self.judge.rate(texts, document)  # noqa: E731
+                        report: SectionReport, judge, k: int, rounds: int) -> tuple[Completion, object]:
+        """`k` continuations at once, each with its own seed; the judge's best is kept and streamed,
+        the others are traced as stage "candidate" (their tokens are the search's cost). While even
+        the best one fails the judge, up to `rounds` more rounds are sampled and the best of all kept."""
+        rate = lambda texts: judge.rate(texts, document)  # noqa: E731
         results, rated = [], []
-        for round_ in range(RESAMPLE_ROUNDS + 1):
+        for round_ in range(rounds + 1):
             calls = [lambda i=i: self.lm.complete(messages, config.merged(seed=config.seed + 104729 * i))
-                     for i in range(round_ * self.candidates, (round_ + 1) * self.candidates)]
+                     for i in range(round_ * k, (round_ + 1) * k)]
             _, more, more_rated = best_of(calls, rate, lambda c: c.text)
             results, rated = results + more, rated + more_rated
             chosen = max(range(len(results)), key=lambda i: (rated[i].score, -i))
@@ -239,7 +260,7 @@ class ContinuousLayout(SectionLayout):
         draft.notes.append(f"call {attempt}: kept candidate {chosen + 1} of {len(rated)} "
                            f"(score {rated[chosen].describe()}; others {others}{resampled})")
         report.delta(results[chosen].text)
-        return results[chosen]
+        return results[chosen], rated[chosen]
 
     def _fitting(self, document: str, index: int, report: SectionReport):
         """The call's messages, rolling the context first when too little room is left."""
